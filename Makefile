@@ -1,0 +1,33 @@
+# A new user's commands: `make sim` (the device on this PC) and `make test`.
+# Both install what they need first (`make setup`).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test bench sim clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt tools/pyproject.toml
+	@command -v node >/dev/null || (echo "Installing Node.js (runs the MicroPython test runtime)"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check -e tools
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+test: setup
+	$(BIN)/python -m pytest host_tests
+
+bench: setup
+	$(BIN)/python -m doorstep_tools.bench
+
+sim: setup
+	$(BIN)/doorstep sim --state sim-device
+
+clean:
+	rm -rf $(VENV) node_modules build

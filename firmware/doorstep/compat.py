@@ -1,0 +1,52 @@
+"""The few things CPython and MicroPython spell differently, in one place.
+
+Firmware imports these names from here and never tests for the runtime itself.
+"""
+
+try:
+    from micropython import const  # noqa: F401
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+try:
+    from time import ticks_ms, ticks_diff, ticks_add  # noqa: F401
+except ImportError:  # CPython
+    import time as _time
+
+    def ticks_ms():
+        return int(_time.monotonic() * 1000) & 0x3FFFFFFF
+
+    def ticks_diff(a, b):
+        d = (a - b) & 0x3FFFFFFF
+        return d - 0x40000000 if d & 0x20000000 else d
+
+    def ticks_add(a, d):
+        return (a + d) & 0x3FFFFFFF
+
+
+try:
+    from asyncio import sleep_ms  # noqa: F401
+except ImportError:  # CPython
+    import asyncio as _asyncio
+
+    def sleep_ms(ms):
+        return _asyncio.sleep(ms / 1000)
+
+
+def compare_digest(a, b):
+    """Constant-time equality of two byte strings (hmac.compare_digest is missing on MicroPython).
+
+    Time depends only on the lengths, never on where the first difference is.
+    """
+    if len(a) != len(b):
+        # Still walk a, so a length mismatch costs the same as a content mismatch.
+        b = a
+        diff = 1
+    else:
+        diff = 0
+    for i in range(len(a)):
+        diff |= a[i] ^ b[i]
+    return diff == 0

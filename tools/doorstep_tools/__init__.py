@@ -1,0 +1,1 @@
+"""Host-side tools for Doorstep (the homeowner's `doorstep` command and the simulator)."""

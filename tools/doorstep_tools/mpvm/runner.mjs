@@ -1,0 +1,88 @@
+// One long-lived Node process that runs Python code in fresh MicroPython (WASM) VMs.
+// Speaks JSON lines on stdin/stdout, one request -> one reply, so a pytest session pays
+// Node's start-up once and ~12 ms per fresh VM (see shared notes).
+//
+// Requests:
+//   {"id": N, "op": "put", "bundle": NAME, "files": {"/lib/x.py": "<base64>", ...}}
+//   {"id": N, "op": "run", "bundles": [NAME...], "files": {...}, "code": "...", "heapsize": BYTES}
+// Replies: {"id": N, "ok": bool, "out": "...", "error": "..." , "files": {...}}
+// "collect": [PREFIX...] in a run request returns every file under those prefixes after the run.
+import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+import readline from "node:readline";
+
+const bundles = new Map();
+let vm = null;
+
+function mkdirs(FS, path) {
+  const parts = path.split("/").filter(Boolean);
+  let cur = "";
+  for (const p of parts.slice(0, -1)) {
+    cur += "/" + p;
+    try { FS.mkdir(cur); } catch (e) { /* exists */ }
+  }
+}
+
+function writeAll(FS, files) {
+  for (const [path, b64] of Object.entries(files || {})) {
+    mkdirs(FS, path);
+    FS.writeFile(path, Buffer.from(b64, "base64"));
+  }
+}
+
+function collect(FS, prefix, acc) {
+  let names;
+  try { names = FS.readdir(prefix); } catch (e) { return; }
+  for (const n of names) {
+    if (n === "." || n === "..") continue;
+    const p = prefix.replace(/\/$/, "") + "/" + n;
+    const st = FS.stat(p);
+    if (FS.isDir(st.mode)) collect(FS, p, acc);
+    else acc[p] = Buffer.from(FS.readFile(p)).toString("base64");
+  }
+}
+
+async function run(req) {
+  const out = [];
+  vm = null; // only the newest VM works: drop the old one first
+  vm = await loadMicroPython({
+    heapsize: req.heapsize || 2 * 1024 * 1024,
+    linebuffer: false,
+    stdout: (b) => out.push(Buffer.from(b)),
+    stderr: (b) => out.push(Buffer.from(b)),
+  });
+  for (const name of req.bundles || []) writeAll(vm.FS, bundles.get(name));
+  writeAll(vm.FS, req.files);
+  const reply = { id: req.id, ok: true };
+  try {
+    await vm.runPythonAsync(req.code);
+  } catch (e) {
+    reply.ok = false;
+    reply.error = String(e && e.message ? e.message : e);
+  }
+  reply.out = Buffer.concat(out).toString("utf8");
+  if (req.collect) {
+    reply.files = {};
+    for (const p of req.collect) collect(vm.FS, p, reply.files);
+  }
+  return reply;
+}
+
+const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+let queue = Promise.resolve();
+rl.on("line", (line) => {
+  queue = queue.then(async () => {
+    let req;
+    try { req = JSON.parse(line); } catch (e) { return; }
+    let reply;
+    if (req.op === "put") {
+      bundles.set(req.bundle, req.files);
+      reply = { id: req.id, ok: true };
+    } else if (req.op === "run") {
+      reply = await run(req);
+    } else {
+      reply = { id: req.id, ok: false, error: "unknown op " + req.op };
+    }
+    process.stdout.write(JSON.stringify(reply) + "\n");
+  });
+});
+rl.on("close", () => queue.then(() => process.exit(0)));
