@@ -89,9 +89,12 @@ class ScenarioItem(pytest.Item):
             _VM.get().run(code, bundles=("firmware", "tests"), timeout=300)
 
     def repr_failure(self, excinfo):
-        if excinfo.errisinstance(Exception) and self.runtime == "micropython":
+        if self.runtime == "micropython":
             return "MicroPython: %s" % excinfo.value
-        return super().repr_failure(excinfo)
+        excinfo.traceback = excinfo.traceback.filter(
+            lambda e: "site-packages" not in str(e.path) and not str(e.path).endswith("conftest.py")
+        )
+        return excinfo.getrepr(style="long")
 
     def reportinfo(self):
         return self.path, None, "%s::%s" % (self.path.name, self.name)

@@ -28,12 +28,15 @@ except ImportError:  # CPython
 
 
 try:
-    from asyncio import sleep_ms  # noqa: F401
+    from asyncio import sleep_ms, wait_for_ms  # noqa: F401
 except ImportError:  # CPython
     import asyncio as _asyncio
 
     def sleep_ms(ms):
         return _asyncio.sleep(ms / 1000)
+
+    def wait_for_ms(aw, ms):
+        return _asyncio.wait_for(aw, ms / 1000)
 
 
 def compare_digest(a, b):

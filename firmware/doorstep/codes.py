@@ -1,0 +1,169 @@
+"""The homeowner's expected delivery codes, kept only as keyed hashes.
+
+A code is stored as HMAC-SHA256(device secret, digits): a stolen codes file does not give
+the codes away, not even 4-digit ones, without the secret that never leaves the device.
+Every submitted code is compared with every stored hash in constant time, so the time a
+verdict takes says nothing about which code, or how much of one, was right.
+"""
+
+import hashlib
+import hmac
+from binascii import hexlify, unhexlify
+
+from doorstep.compat import compare_digest
+
+CODES_FILE = "codes.json"
+SECRET_FILE = "secret.bin"
+
+MIN_DIGITS = 4
+MAX_DIGITS = 12
+MAX_LABEL = 32
+
+ACCEPTED = "accepted"
+WRONG = "wrong"
+USED = "used"
+EXPIRED = "expired"
+NOT_YET_VALID = "not_yet_valid"
+NO_CLOCK = "no_clock"
+
+
+class CodeError(ValueError):
+    """A code or label the homeowner gave cannot be registered. Never contains the code."""
+
+
+def code_hash(secret, code):
+    return hmac.new(secret, code, hashlib.sha256).digest()
+
+
+def check_code(code):
+    """Raise CodeError unless code (str or bytes) is 4-12 ASCII digits."""
+    if isinstance(code, str):
+        code = code.encode()
+    ok = MIN_DIGITS <= len(code) <= MAX_DIGITS
+    for c in code:
+        if c < 48 or c > 57:
+            ok = False
+    if not ok:
+        raise CodeError("a code must be %d to %d digits (0-9 only)" % (MIN_DIGITS, MAX_DIGITS))
+    return code
+
+
+def check_label(label):
+    if not isinstance(label, str) or not label or len(label) > MAX_LABEL:
+        raise CodeError("a label must be 1 to %d characters" % MAX_LABEL)
+    for ch in label:
+        if ord(ch) < 32 or ord(ch) > 126:
+            raise CodeError("a label may use printable ASCII characters only")
+    return label
+
+
+def _int_or_none(v, what):
+    if v is None:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise CodeError("%s must be a UTC Unix time in seconds" % what)
+    return v
+
+
+class CodeBook:
+    """One-time codes: add, revoke, list (never values) and verify."""
+
+    def __init__(self, storage, secret=None):
+        self.storage = storage
+        self.secret = secret if secret is not None else storage.read(SECRET_FILE)
+        if len(self.secret) < 16:
+            raise CodeError("the device secret is missing or too short: provision the device")
+        self.codes = self._load()
+
+    def _load(self):
+        data = self.storage.read_json(CODES_FILE, {"codes": []})
+        codes = data.get("codes") if isinstance(data, dict) else None
+        if not isinstance(codes, list):
+            raise CodeError("%s is damaged: no list of codes" % CODES_FILE)
+        for c in codes:
+            if not isinstance(c, dict) or not isinstance(c.get("h"), str) or len(c["h"]) != 64:
+                raise CodeError("%s is damaged: an entry has no valid hash" % CODES_FILE)
+            check_label(c.get("label"))
+            _int_or_none(c.get("from"), "from")
+            _int_or_none(c.get("until"), "until")
+        return codes
+
+    def _save(self):
+        self.storage.write_json(CODES_FILE, {"codes": self.codes})
+
+    def find(self, label):
+        for c in self.codes:
+            if c["label"] == label:
+                return c
+        return None
+
+    def add(self, code, label, t_from=None, t_until=None):
+        """Register a code. Returns the public description (label and window, no code)."""
+        code = check_code(code)
+        check_label(label)
+        t_from = _int_or_none(t_from, "from")
+        t_until = _int_or_none(t_until, "until")
+        if t_from is not None and t_until is not None and t_until <= t_from:
+            raise CodeError("the end of the validity window must be after its start")
+        if self.find(label):
+            raise CodeError("the label %r is already in use: choose another or revoke it first" % label)
+        h = hexlify(code_hash(self.secret, code)).decode()
+        for c in self.codes:
+            if c["used"] is None and compare_digest(c["h"].encode(), h.encode()):
+                raise CodeError("this code is already registered (label %r)" % c["label"])
+        entry = {"label": label, "h": h, "from": t_from, "until": t_until, "used": None}
+        self.codes.append(entry)
+        self._save()
+        return self.describe(entry)
+
+    def revoke(self, label):
+        entry = self.find(label)
+        if entry is None:
+            raise CodeError("no code has the label %r" % label)
+        self.codes.remove(entry)
+        self._save()
+        return self.describe(entry)
+
+    @staticmethod
+    def describe(entry):
+        return {"label": entry["label"], "from": entry["from"], "until": entry["until"], "used": entry["used"]}
+
+    def list(self):
+        return [self.describe(c) for c in self.codes]
+
+    def verify(self, code, now):
+        """Verdict for a code typed at the keypad: (outcome, label or None, detail or None).
+
+        now is UTC Unix seconds or None when the clock was never set. An accepted code is
+        marked used on flash before this returns, so it cannot be accepted twice, even
+        across a power cut.
+        """
+        h = code_hash(self.secret, code)
+        hexh = hexlify(h)
+        match = None
+        for c in self.codes:  # no early exit: every entry costs the same
+            if compare_digest(c["h"].encode(), hexh):
+                match = c
+        if match is None:
+            return WRONG, None, None
+        label = match["label"]
+        if match["used"] is not None:
+            return USED, label, match["used"]
+        if match["from"] is not None or match["until"] is not None:
+            if now is None:
+                return NO_CLOCK, label, None
+            if match["from"] is not None and now < match["from"]:
+                return NOT_YET_VALID, label, match["from"]
+            if match["until"] is not None and now >= match["until"]:
+                return EXPIRED, label, match["until"]
+        match["used"] = now if now is not None else True
+        self._save()
+        return ACCEPTED, label, None
+
+
+def new_secret(rng):
+    return rng(32)
+
+
+def secret_from_hex(s):
+    return unhexlify(s)

@@ -1,0 +1,59 @@
+"""The device configuration (config.json), checked once at boot.
+
+Wrong values are refused with a message naming the key, and the door runs on defaults
+for the door rules; nothing here has a default password or credential.
+"""
+
+CONFIG_FILE = "config.json"
+
+DEFAULTS = {
+    "heartbeat_min": 60,  # a signed heartbeat this often
+    "entry_timeout_s": 10,  # the typed digits are cleared after this long without a key
+    "max_digits": 12,
+    "relay_policy": "refuse",  # or "flag": a code typed during/just after an intercom call
+    "relay_after_s": 30,
+    "layout": "3x4",  # or "4x4"
+    "photo_timeout_ms": 1500,  # a camera slower than this gives photo_err "timeout"
+    "min_free_kb": 256,  # below this the oldest photos are pruned
+    "time_jump_s": 120,  # a clock change larger than this is recorded as time_set
+}
+
+_CHOICES = {"relay_policy": ("refuse", "flag"), "layout": ("3x4", "4x4")}
+_RANGES = {
+    "heartbeat_min": (1, 24 * 60),
+    "entry_timeout_s": (2, 120),
+    "max_digits": (4, 12),
+    "relay_after_s": (0, 3600),
+    "photo_timeout_ms": (100, 10000),
+    "min_free_kb": (16, 4096),
+    "time_jump_s": (1, 86400),
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def check(cfg):
+    """Return cfg merged over DEFAULTS, or raise ConfigError naming the first bad key."""
+    if not isinstance(cfg, dict):
+        raise ConfigError("the configuration must be a JSON object")
+    out = dict(DEFAULTS)
+    for k, v in cfg.items():
+        if k in _CHOICES:
+            if v not in _CHOICES[k]:
+                raise ConfigError("%s must be one of %s, not %r" % (k, ", ".join(_CHOICES[k]), v))
+        elif k in _RANGES:
+            lo, hi = _RANGES[k]
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ConfigError("%s must be a whole number from %d to %d, not %r" % (k, lo, hi, v))
+        out[k] = v  # other sections (wifi, mqtt, board) are checked by their own modules
+    return out
+
+
+def load(storage):
+    """(config, error message or None): a damaged file falls back to the defaults."""
+    try:
+        return check(storage.read_json(CONFIG_FILE, {})), None
+    except Exception as e:  # StorageError or ConfigError: the door must still work
+        return dict(DEFAULTS), str(e)
