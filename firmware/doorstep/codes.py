@@ -6,10 +6,9 @@ Every submitted code is compared with every stored hash in constant time, so the
 verdict takes says nothing about which code, or how much of one, was right.
 """
 
-import hashlib
-import hmac
 from binascii import hexlify, unhexlify
 
+from doorstep import totp
 from doorstep.compat import compare_digest
 
 CODES_FILE = "codes.json"
@@ -32,7 +31,14 @@ class CodeError(ValueError):
 
 
 def code_hash(secret, code):
-    return hmac.new(secret, code, hashlib.sha256).digest()
+    return totp.hmac_digest(secret, code, "sha256")
+
+
+def _mask(secret, label, data):
+    """XOR data with a pad derived from the device secret: a courier's TOTP secret must be
+    usable on the device, but the codes file alone must not give it away."""
+    pad = totp.hmac_digest(secret, b"courier:" + label.encode(), "sha256")
+    return bytes(data[i] ^ pad[i] for i in range(len(data)))
 
 
 def check_code(code):
@@ -86,16 +92,36 @@ class CodeBook:
             check_label(c.get("label"))
             _int_or_none(c.get("from"), "from")
             _int_or_none(c.get("until"), "until")
+        couriers = data.get("couriers", [])
+        if not isinstance(couriers, list):
+            raise CodeError("%s is damaged: couriers is not a list" % CODES_FILE)
+        for c in couriers:
+            if not isinstance(c, dict) or not isinstance(c.get("s"), str):
+                raise CodeError("%s is damaged: a courier entry has no secret" % CODES_FILE)
+            check_label(c.get("label"))
+        self.couriers = couriers
         return codes
 
     def _save(self):
-        self.storage.write_json(CODES_FILE, {"codes": self.codes})
+        self.storage.write_json(CODES_FILE, {"codes": self.codes, "couriers": self.couriers})
 
     def find(self, label):
-        for c in self.codes:
+        for c in self.codes + self.couriers:
             if c["label"] == label:
                 return c
         return None
+
+    def add_courier(self, label, secret):
+        """Register a courier's TOTP secret (bytes, 10-64): 6-digit codes, 30 s, +-1 step."""
+        check_label(label)
+        if not isinstance(secret, bytes) or not 10 <= len(secret) <= 64:
+            raise CodeError("a courier secret must be 10 to 64 bytes")
+        if self.find(label):
+            raise CodeError("the label %r is already in use: choose another or revoke it first" % label)
+        entry = {"label": label, "s": hexlify(_mask(self.secret, label, secret)).decode(), "last": None}
+        self.couriers.append(entry)
+        self._save()
+        return {"label": label, "courier": True}
 
     def add(self, code, label, t_from=None, t_until=None):
         """Register a code. Returns the public description (label and window, no code)."""
@@ -120,16 +146,36 @@ class CodeBook:
         entry = self.find(label)
         if entry is None:
             raise CodeError("no code has the label %r" % label)
-        self.codes.remove(entry)
+        if entry in self.codes:
+            self.codes.remove(entry)
+        else:
+            self.couriers.remove(entry)
         self._save()
         return self.describe(entry)
 
     @staticmethod
     def describe(entry):
+        if "s" in entry:
+            return {"label": entry["label"], "courier": True, "last_used_step": entry["last"]}
         return {"label": entry["label"], "from": entry["from"], "until": entry["until"], "used": entry["used"]}
 
     def list(self):
-        return [self.describe(c) for c in self.codes]
+        return [self.describe(c) for c in self.codes + self.couriers]
+
+    def _courier(self, code, now):
+        """(courier entry, time step) whose TOTP value is code now, else (None, None).
+
+        Every courier is computed, so timing does not tell which one matched."""
+        if now is None or len(code) != 6 or not self.couriers:
+            return None, None
+        found, step = None, None
+        text = code.decode()
+        for c in self.couriers:
+            secret = _mask(self.secret, c["label"], unhexlify(c["s"]))
+            st = totp.match(secret, text, now)
+            if st is not None:
+                found, step = c, st
+        return found, step
 
     def verify(self, code, now):
         """Verdict for a code typed at the keypad: (outcome, label or None, detail or None).
@@ -144,8 +190,20 @@ class CodeBook:
         for c in self.codes:  # no early exit: every entry costs the same
             if compare_digest(c["h"].encode(), hexh):
                 match = c
+        courier, step = self._courier(code, now)
         if match is None:
-            return WRONG, None, None
+            if courier is None:
+                return WRONG, None, None
+            if courier["last"] is not None and step <= courier["last"]:
+                return USED, courier["label"], None  # a TOTP value is single use too
+            old = courier["last"]
+            courier["last"] = step
+            try:
+                self._save()
+            except OSError:
+                courier["last"] = old
+                raise
+            return ACCEPTED, courier["label"], None
         label = match["label"]
         if match["used"] is not None:
             return USED, label, match["used"]
@@ -157,7 +215,11 @@ class CodeBook:
             if match["until"] is not None and now >= match["until"]:
                 return EXPIRED, label, match["until"]
         match["used"] = now if now is not None else True
-        self._save()
+        try:
+            self._save()
+        except OSError:
+            match["used"] = None  # not on flash: not used, and not accepted
+            raise
         return ACCEPTED, label, None
 
 

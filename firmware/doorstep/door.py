@@ -90,7 +90,10 @@ class Door:
             self.feedback(FEEDBACK[RELAY_REFUSED])
             self.emit({"ev": RELAY_REFUSED, "channel": "keypad", "reason": self._relay_reason(), "digits": n})
             return
-        outcome, label, detail = self.codes.verify(code, self.clock.now())
+        try:
+            outcome, label, detail = self.codes.verify(code, self.clock.now())
+        except OSError:  # the code could not be marked used on flash: refuse it
+            return self._verdict(FAIL_CLOSED, n, now_ms)
         self._verdict(outcome, n, now_ms, label, detail, suspect)
 
     def _relay_reason(self):

@@ -31,7 +31,10 @@ class Lockout:
         self.refused = 0  # keys/submits refused during this lockout
 
     def _save(self):
-        self.storage.write_json(LOCK_FILE, {"fails": self.fails, "level": self.level, "locked": self.locked})
+        try:
+            self.storage.write_json(LOCK_FILE, {"fails": self.fails, "level": self.level, "locked": self.locked})
+        except OSError:
+            pass  # flash refused: the lockout still holds in RAM; records fail closed meanwhile
 
     def duration_s(self):
         d = self.base_s << max(self.level - 1, 0)

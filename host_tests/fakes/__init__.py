@@ -5,7 +5,8 @@ Written in the Python that CPython and MicroPython share; never copied to a devi
 
 import os
 
-from doorstep.storage import Storage
+from doorstep_tools.virtual.board import VirtualClock
+from doorstep_tools.virtual.flash import CutStorage, PowerCut  # noqa: F401  (tests import them from here)
 
 _n = [0]
 
@@ -37,31 +38,9 @@ class Rng:
         return bytes(out)
 
 
-class Clock:
-    """Wall clock (UTC seconds or None) and a ms tick counter the test moves by hand."""
-
-    def __init__(self, t=None, ms=1000, quality="none"):
-        self.t0 = t
-        self.ms = ms
-        self.ms0 = ms
-        self.quality = quality if t is None else (quality if quality != "none" else "ntp")
-
-    def now(self):
-        if self.t0 is None:
-            return None
-        return self.t0 + (self.ms - self.ms0) // 1000
-
-    def set(self, t, quality="ntp"):
-        self.t0 = t
-        self.ms0 = self.ms
-        self.quality = quality
-
-    def advance(self, ms):
-        self.ms += ms
-        return self.ms
-
-    def ticks_ms(self):
-        return self.ms & 0x3FFFFFFF
+def Clock(t=None):
+    """The virtual board's clock, set (as by NTP) when t is given."""
+    return VirtualClock(t, "ntp")
 
 
 class Feedback:
@@ -94,64 +73,3 @@ class Events:
             if kind is None or e["ev"] == kind:
                 return e
         return None
-
-
-class PowerCut(Exception):
-    """The power went off: nothing after this reaches flash."""
-
-
-class _CutFile:
-    def __init__(self, f, storage):
-        self.f = f
-        self.s = storage
-
-    def write(self, data):
-        s = self.s
-        if s.budget is not None:
-            if s.budget <= 0:
-                raise PowerCut()
-            if len(data) > s.budget:
-                self.f.write(data[: s.budget])
-                self.f.flush()
-                s.budget = 0
-                raise PowerCut()
-            s.budget -= len(data)
-        return self.f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.f.close()
-
-
-class CutStorage(Storage):
-    """Storage whose power goes off after `budget` more bytes are written (None: never).
-
-    Renames and removals after the cut fail too, as they would on a dead device.
-    """
-
-    def __init__(self, root, budget=None):
-        super().__init__(root)
-        self.budget = budget
-
-    def open(self, rel, mode="rb"):
-        f = super().open(rel, mode)
-        if "r" in mode and "+" not in mode:
-            return f
-        return _CutFile(f, self)
-
-    def _alive(self):
-        if self.budget is not None and self.budget <= 0:
-            raise PowerCut()
-
-    def rename(self, old, new):
-        self._alive()
-        super().rename(old, new)
-
-    def remove(self, rel):
-        self._alive()
-        super().remove(rel)

@@ -307,3 +307,33 @@ def scenario_key_flood_never_crashes():
     for e in r.ev.all:
         for v in e.values():
             assert not (isinstance(v, str) and v.isdigit()), e  # no digits strings in events
+
+
+def scenario_courier_totp_single_use():
+    from doorstep import totp
+
+    r = Rig(t=59)  # RFC 6238's first test time
+    secret = b"12345678901234567890"
+    r.codes.add_courier("courier-dhl", secret)
+    assert b"1234567890" not in r.storage.read("codes.json")  # the secret is masked on flash
+    code = totp.totp(secret, 59)
+    assert code == "287082"
+    r.keys(code + "#")
+    e = r.ev.last("attempt")
+    assert e["outcome"] == "accepted" and e["label"] == "courier-dhl", e
+    r.keys(code + "#")  # the same value again: single use
+    assert r.ev.last("attempt")["outcome"] == "used"
+    r.clock.advance(30000)
+    r.keys(totp.totp(secret, r.clock.now()) + "#")  # the next step's value works
+    assert r.ev.last("attempt")["outcome"] == "accepted"
+    r.clock.advance(120000)
+    r.keys(totp.totp(secret, r.clock.now() - 90) + "#")  # 3 steps old: wrong
+    assert r.ev.last("attempt")["outcome"] == "wrong"
+    assert r.codes.list() == [{"label": "courier-dhl", "courier": True, "last_used_step": 3}]
+
+
+def scenario_courier_needs_clock():
+    r = Rig(t=None)
+    r.codes.add_courier("c", b"12345678901234567890")
+    r.keys("287082#")
+    assert r.ev.last("attempt")["outcome"] == "wrong"

@@ -1,0 +1,197 @@
+"""The simulator: the firmware's own App on the virtual board, scripted or interactive.
+
+Scripted mode replays a door scenario (one command per line) and prints one line per
+outcome: every record the device writes, every verdict shown at the door.
+"""
+
+import asyncio
+import os
+import re
+import sys
+import time
+from datetime import datetime, timezone
+
+from doorstep.storage import Storage
+from doorstep_tools.virtual.audio import dtmf_pcm
+from doorstep_tools.virtual.board import VirtualBoard
+from doorstep_tools.virtual.device import VirtualDevice
+from doorstep_tools.virtual.flash import CutStorage, PowerCut
+
+
+class ScriptError(Exception):
+    def __init__(self, lineno, text):
+        super().__init__("line %d: %s" % (lineno, text))
+
+
+def parse_time(s):
+    try:
+        dt = datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise ValueError("a time must look like 2026-06-25T09:00:00Z (UTC)")
+    return int(dt.replace(tzinfo=timezone.utc).timestamp())
+
+
+def parse_duration(s):
+    m = re.fullmatch(r"(\d+)(ms|s|m|h)", s)
+    if not m:
+        raise ValueError("a duration must look like 500ms, 90s, 5m or 2h")
+    return int(m.group(1)) * {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}[m.group(2)]
+
+
+def describe(rec):
+    """One line a person can read for a record (never any digits typed)."""
+    ev = rec["ev"]
+    t = rec["t"]
+    when = datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if t is not None else "clock unset"
+    extra = []
+    for k in ("outcome", "label", "digits", "channel", "request", "reason", "level", "duration_s", "reason", "bytes", "source"):
+        if k in rec and (k != "reason" or ev != "boot"):
+            extra.append("%s=%s" % (k, rec[k]))
+    if ev == "boot":
+        extra.append("reason=%s clean=%s" % (rec["reason"], rec["clean"]))
+    if rec.get("photo"):
+        extra.append("photo=%s" % rec["photo"]["file"])
+    elif "photo_err" in rec:
+        extra.append("photo_err=%r" % rec["photo_err"])
+    if rec.get("photo_flag"):
+        extra.append("photo_flag=%s" % rec["photo_flag"])
+    return "seq %-4d %s  %-14s %s" % (rec["seq"], when, ev, " ".join(extra))
+
+
+class Simulator:
+    def __init__(self, state, out=print, rng=os.urandom, photos=True, mqtt=None):
+        self.state = state
+        self.out = out
+        self.rng = rng
+        self.photos = photos  # rendered JPEG scenes (Pillow); False: small synthetic frames
+        self.dev = None
+        self.storage = None
+        self.clock_t = None  # wall clock carried across a power cut (the RTC keeps running)
+        self.mqtt = mqtt
+        self.on_feedback = None  # called with each feedback pattern the door shows
+
+    def _board(self):
+        b = VirtualBoard(self.clock_t, "ntp" if self.clock_t is not None else "none")
+        if self.photos:
+            from doorstep_tools.virtual.scene import make_renderer
+
+            b.camera.render = make_renderer(b.clock)
+        b.notify = lambda rec: self.out(describe(rec))
+        b.on_feedback = self.on_feedback
+        return b
+
+    async def start(self):
+        os.makedirs(self.state, exist_ok=True)
+        self.storage = CutStorage(self.state)
+        self.dev = VirtualDevice(self.state, self._board(), self.storage)
+        if not os.path.exists(os.path.join(self.state, "key.bin")):
+            pub, devid = await self.dev.provision(self.rng)
+            self.out("provisioned a new simulated device %s in %s" % (devid, self.state))
+        await self.dev.boot()
+
+    @property
+    def alive(self):
+        return self.dev is not None and self.dev.app is not None
+
+    def _need_power(self, verb):
+        if not self.alive:
+            raise ValueError("the device has no power: '%s' needs a 'boot' first" % verb)
+
+    async def command(self, line):
+        words = line.split()
+        verb, args = words[0], words[1:]
+        try:
+            await self._do(verb, args)
+        except PowerCut:
+            self._died("power lost while writing to flash")
+
+    def _died(self, why):
+        if self.dev and self.dev.app:
+            self.clock_t = self.dev.board.clock.now()
+        self.dev = None
+        self.out("-- %s: the device is off" % why)
+
+    async def _do(self, verb, args):
+        d = self.dev
+        if verb == "boot":
+            if self.alive:
+                raise ValueError("the device is already running")
+            await self.start()
+            return
+        if verb == "power-cut":
+            self._need_power(verb)
+            if not args:
+                self._died("power cut")
+                return
+            if len(args) == 2 and args[0] == "after-bytes" and args[1].isdigit():
+                self.storage.budget = int(args[1])
+                self.out("-- power will fail after %s more bytes reach flash" % args[1])
+                return
+            raise ValueError("use 'power-cut' or 'power-cut after-bytes N'")
+        self._need_power(verb)
+        if verb == "clock":
+            if len(args) != 1:
+                raise ValueError("use 'clock 2026-06-25T09:00:00Z'")
+            d.app.set_time(parse_time(args[0]), "ntp")
+            await d.advance(10)
+        elif verb == "advance":
+            if len(args) != 1:
+                raise ValueError("use 'advance 90s' (ms, s, m or h)")
+            await d.advance(parse_duration(args[0]))
+        elif verb == "ring":
+            await d.ring()
+        elif verb == "keys":
+            if len(args) != 1 or not re.fullmatch(r"[0-9*#A-D]+", args[0]):
+                raise ValueError("use 'keys 482913#' (keys 0-9 * # and A-D)")
+            n0 = len(d.board.feedback_log)
+            await d.press(args[0])
+            for fb in d.board.feedback_log[n0:]:
+                if fb not in ("key",):
+                    self.out("door shows: %s" % fb)
+        elif verb == "intercom":
+            if args not in (["on"], ["off"]):
+                raise ValueError("use 'intercom on' or 'intercom off'")
+            d.board.intercom_on = args[0] == "on"
+            await d.advance(20)
+        elif verb == "dtmf":
+            if len(args) != 1 or not re.fullmatch(r"[0-9*#A-D]+", args[0]):
+                raise ValueError("use 'dtmf 1234'")
+            if not d.board.intercom_on:
+                raise ValueError("DTMF arrives over the intercom: 'intercom on' first")
+            d.board.pcm.extend(dtmf_pcm(args[0]))
+            while d.board.pcm:
+                await d.advance(d.tick_ms)
+        elif verb == "remote":
+            if args[:1] == ["submit"] and len(args) == 2:
+                d.app.door.remote("network", "submit", d.board.clock.ticks_ms())  # the code goes nowhere
+            elif args == ["reveal"]:
+                d.app.door.remote("network", "reveal", d.board.clock.ticks_ms())
+            else:
+                raise ValueError("use 'remote submit CODE' or 'remote reveal'")
+            await d.advance(10)
+        elif verb == "camera":
+            if args not in (["ok"], ["fail"], ["dark"], ["frozen"]):
+                raise ValueError("use 'camera ok|fail|dark|frozen'")
+            d.board.camera.mode = args[0]
+        else:
+            raise ValueError("unknown command %r" % verb)
+
+    async def run_script(self, lines):
+        await self.start()
+        for n, raw in enumerate(lines, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            line = line.split(" #", 1)[0]  # a comment after a space (the # key has none before it)
+            try:
+                await self.command(line)
+            except ValueError as e:
+                raise ScriptError(n, str(e))
+        if self.alive:
+            self.dev.app.stop()
+
+
+def run_script(state, path, out=print):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    asyncio.run(Simulator(state, out).run_script(lines))

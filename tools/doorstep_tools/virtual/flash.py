@@ -1,0 +1,70 @@
+"""Flash that can lose power: cut after N more bytes, or refuse writes as a full chip."""
+
+from doorstep.storage import Storage
+
+
+class PowerCut(Exception):
+    """The power went off: nothing after this reaches flash."""
+
+
+class _CutFile:
+    def __init__(self, f, storage):
+        self.f = f
+        self.s = storage
+
+    def write(self, data):
+        s = self.s
+        if s.fail:
+            raise OSError(28, "no space left on device")
+        if s.budget is not None:
+            if s.budget <= 0:
+                raise PowerCut()
+            if len(data) > s.budget:
+                self.f.write(data[: s.budget])
+                self.f.flush()
+                s.budget = 0
+                raise PowerCut()
+            s.budget -= len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.f.close()
+
+
+class CutStorage(Storage):
+    """Storage whose power goes off after `budget` more bytes are written (None: never).
+
+    Renames and removals after the cut fail too, as they would on a dead device. With
+    `fail` set, every write raises OSError as a full flash does, and the power stays on.
+    """
+
+    def __init__(self, root, budget=None):
+        super().__init__(root)
+        self.budget = budget
+        self.fail = False
+
+    def open(self, rel, mode="rb"):
+        f = super().open(rel, mode)
+        if "r" in mode and "+" not in mode:
+            return f
+        return _CutFile(f, self)
+
+    def _alive(self):
+        if self.fail:
+            raise OSError(28, "no space left on device")
+        if self.budget is not None and self.budget <= 0:
+            raise PowerCut()
+
+    def rename(self, old, new):
+        self._alive()
+        super().rename(old, new)
+
+    def remove(self, rel):
+        self._alive()
+        super().remove(rel)
