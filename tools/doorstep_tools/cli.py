@@ -74,6 +74,10 @@ def cmd_sim(args):
     return 0
 
 
+# Subcommands that live in their own modules: each has add_parser(subparsers).
+COMMAND_MODULES = ("device_cmds", "report", "vboard", "deploy", "flash")
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="doorstep", description="Doorstep: keypad-only delivery codes and signed door records.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -87,6 +91,16 @@ def build_parser():
     s.add_argument("--state", default="sim-device", help="the simulated device's flash (a folder; made and provisioned if new)")
     s.add_argument("--script", help="replay a scenario file instead of using the terminal as the keypad")
     s.set_defaults(func=cmd_sim)
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module("doorstep_tools." + name)
+        except ModuleNotFoundError as e:
+            if e.name != "doorstep_tools." + name:
+                raise
+            continue
+        mod.add_parser(sub)
     return p
 
 
