@@ -11,6 +11,10 @@ setup: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: requirements.txt tools/pyproject.toml
 	@command -v node >/dev/null || (echo "Installing Node.js (runs the MicroPython test runtime)"; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm)
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || (echo "Installing mosquitto (private MQTT broker for the tests)"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends mosquitto)
+	@test -x /usr/bin/chromium || (echo "Installing Chromium (the report tests open reports in it)"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install -q --disable-pip-version-check -e tools

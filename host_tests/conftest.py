@@ -40,6 +40,9 @@ class _VM:
             cls.mp.put("firmware", tree_files(FIRMWARE, "/lib"))
             files = tree_files(os.path.join(HERE, "fakes"), "/lib/fakes")
             files.update(tree_files(os.path.join(HERE, "scenarios"), "/lib/scenarios"))
+            tools = os.path.join(ROOT, "tools", "doorstep_tools")
+            files["/lib/doorstep_tools/__init__.py"] = b""  # the host one edits sys.path
+            files.update(tree_files(os.path.join(tools, "virtual"), "/lib/doorstep_tools/virtual"))
             cls.mp.put("tests", files)
         return cls.mp
 

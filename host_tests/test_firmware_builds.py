@@ -20,7 +20,7 @@ MICROPYTHON_MODULES = {
     "machine", "network", "esp", "esp32", "ntptime", "umqtt", "camera",
 }
 # The compat module is the one place allowed to fall back to CPython names.
-CPYTHON_FALLBACKS = {"doorstep/compat.py": {"time", "asyncio"}}
+CPYTHON_FALLBACKS = {"doorstep/compat.py": {"time"}}
 HARDWARE = {"machine", "network", "esp", "esp32", "camera", "ntptime"}
 
 

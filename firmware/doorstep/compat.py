@@ -27,16 +27,31 @@ except ImportError:  # CPython
         return (a + d) & 0x3FFFFFFF
 
 
+import asyncio as _asyncio
+
 try:
-    from asyncio import sleep_ms, wait_for_ms  # noqa: F401
+    from asyncio import sleep_ms  # noqa: F401
 except ImportError:  # CPython
-    import asyncio as _asyncio
 
     def sleep_ms(ms):
         return _asyncio.sleep(ms / 1000)
 
-    def wait_for_ms(aw, ms):
-        return _asyncio.wait_for(aw, ms / 1000)
+
+async def wait_for_ms(coro, ms, poll_ms=5):
+    """Run coro for at most ms, else cancel it and raise asyncio.TimeoutError.
+
+    Polls instead of using asyncio.wait_for_ms, which never returns in MicroPython's
+    WebAssembly port; this way every runtime runs the same code.
+    """
+    task = _asyncio.create_task(coro)
+    waited = 0
+    while not task.done():
+        if waited >= ms:
+            task.cancel()
+            raise _asyncio.TimeoutError()
+        await sleep_ms(poll_ms)
+        waited += poll_ms
+    return await task
 
 
 def compare_digest(a, b):

@@ -39,6 +39,7 @@ class Ledger:
         self.head = ZERO_HASH  # hash of the last record, the next record's prev
         self.torn = None  # {"file", "bytes", "segment"} when recovery cut a tail
         self.dirty = False  # a write failed part-way: check the tail before the next one
+        self.last = None  # the last record found at boot (parsed), for its boot and ms
         self._scan()
 
     def segments(self):
@@ -48,14 +49,14 @@ class Ledger:
         segs = self.segments()
         if not segs:
             return
-        last = segs[-1]
-        first = int(last[len(DIR) + 1 : -6])
+        first = int(segs[-1][len(DIR) + 1 : -6])
         expect = first
         prev = None
         good_end = 0
         pos = 0
         bad = False
-        with self.storage.open(last, "rb") as f:
+        last = None
+        with self.storage.open(segs[-1], "rb") as f:
             while True:
                 line = f.readline()
                 if not line:
@@ -80,17 +81,19 @@ class Ledger:
                 prev = line_hash(line[:-1])
                 expect += 1
                 good_end = pos
+                last = rec
         if bad or pos != good_end:
-            self._quarantine(last, good_end, pos - good_end)
+            self._quarantine(segs[-1], good_end, pos - good_end)
         if expect == first and first > 0:
             # The whole last segment was torn: the head is the end of the one before.
-            self.storage.remove(last)
+            self.storage.remove(segs[-1])
             self._scan()
             return
         if prev is None and first == 0:
             return
         self.next_seq = expect
         self.head = prev
+        self.last = last
 
     def _quarantine(self, seg, keep, nbytes):
         """Copy bytes [keep:] of seg to quarantine/, then cut seg back to keep bytes.

@@ -37,8 +37,20 @@ class Recorder:
         """Sign and append one record; returns it. Raises LedgerFull if flash refuses it.
 
         frame: the camera's JPEG for this event (None when there is none to take);
-        photo_err: why there is no photo when one was due.
+        photo_err: why there is no photo when one was due. Signing yields to the asyncio
+        loop, so the keypad is scanned while it runs.
         """
+        rec = self._build(event, t, tq, ms, frame, photo_err)
+        sig = await ed25519.sign_async(self.seed, canon.dumpb(rec), self.pub)
+        return self._commit(rec, sig)
+
+    def write_now(self, event, t, tq, ms):
+        """write() without yielding, for set-up commands run from the REPL (no door loop)."""
+        rec = self._build(event, t, tq, ms, None, None)
+        return self._commit(rec, ed25519.sign(self.seed, canon.dumpb(rec), self.pub))
+
+    def _build(self, event, t, tq, ms, frame, photo_err):
+        """The record without sig (the bytes that are signed), its photo already on flash."""
         seq = self.ledger.next_seq
         rec = {"v": VERSION, "dev": self.dev, "seq": seq, "boot": self.boot, "t": t, "tq": tq, "ms": ms}
         if event["ev"] == "heartbeat":
@@ -65,14 +77,15 @@ class Recorder:
             rec["photo"] = None
             rec["photo_err"] = photo_err
         rec["prev"] = self.ledger.head
-        msg = canon.dumpb(rec)  # the signed bytes: the record without sig
-        rec["sig"] = hexlify(await ed25519.sign_async(self.seed, msg, self.pub)).decode()
-        msg = None
+        return rec
+
+    def _commit(self, rec, sig):
+        rec["sig"] = hexlify(sig).decode()
         self.ledger.append(canon.dumpb(rec))
         ev = rec["ev"]
         if ev == "heartbeat":
             self.counts = {}
-            self.last_heartbeat = seq
+            self.last_heartbeat = rec["seq"]
         else:
             self.counts[ev] = self.counts.get(ev, 0) + 1
         return rec

@@ -31,7 +31,13 @@ def cmd_verify(args):
         print("doorstep verify: %s is not a folder. Give the folder `doorstep pull --out` wrote." % args.dir, file=sys.stderr)
         return 2
     head = _ref(args.head) if args.head else _ref_default(args.dir)
-    res = verify(args.dir, pub=_pinned(args.key) if args.key else _pinned_default(args.dir), head=head, checkpoint=_ref(args.checkpoint))
+    pub = _pinned(args.key) if args.key else _pinned_default(args.dir)
+    try:
+        checkpoint = _checkpoint(args, pub)
+    except CheckpointError as e:
+        print("doorstep verify: checkpoint: %s" % e, file=sys.stderr)
+        return 1
+    res = verify(args.dir, pub=pub, head=head, checkpoint=checkpoint)
     for f in res.findings:
         print(f)
     n = len(res.records)
@@ -40,6 +46,57 @@ def cmd_verify(args):
         return 0
     print("FAILED: %d problem(s) found in %d records. Do not rely on this log as it is." % (len(res.errors), n))
     return 1
+
+
+class CheckpointError(Exception):
+    pass
+
+
+def _mqtt_password(args):
+    """The broker password: never on the command line (shell history, ps); env or prompt."""
+    pw = os.environ.get("DOORSTEP_MQTT_PASSWORD")
+    if pw is None and sys.stdin.isatty():
+        import getpass
+
+        pw = getpass.getpass("MQTT password for %s: " % args.mqtt_user)
+    return pw
+
+
+def _mqtt_url(url):
+    """mqtt://HOST[:PORT] or mqtts://HOST[:PORT] -> (host, port, tls)."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    tls = u.scheme == "mqtts"
+    return u.hostname, u.port or (8883 if tls else 1883), tls
+
+
+def _checkpoint(args, pub):
+    """--checkpoint FILE (JSON, checked if signed) or mqtt://HOST:PORT (the retained one)."""
+    from doorstep_tools import checkpoint as cpmod
+
+    spec = args.checkpoint
+    if not spec:
+        return None
+    if spec.startswith(("mqtt://", "mqtts://")):
+        if pub is None:
+            raise CheckpointError("a checkpoint from the broker needs the pinned key (--key or DIR/device.json)")
+        if not args.mqtt_user:
+            raise CheckpointError("give --mqtt-user (the password comes from DOORSTEP_MQTT_PASSWORD or a prompt)")
+        host, port, tls = _mqtt_url(spec)
+        try:
+            return cpmod.from_broker(host, port, args.mqtt_user, _mqtt_password(args), pub, topic=args.mqtt_topic, tls=tls, cafile=args.mqtt_ca)
+        except cpmod.CheckpointError as e:
+            raise CheckpointError(str(e))
+    cp = _ref(spec)
+    if isinstance(cp, dict) and "sig" in cp:
+        if pub is None:
+            raise CheckpointError("a signed checkpoint needs the pinned key (--key or DIR/device.json)")
+        try:
+            return cpmod.check(cp, pub)
+        except cpmod.CheckpointError as e:
+            raise CheckpointError(str(e))
+    return cp
 
 
 def _pinned_default(d):
@@ -60,7 +117,12 @@ def cmd_sim(args):
             print("doorstep sim: no script file %s" % args.script, file=sys.stderr)
             return 2
         try:
-            run_script(args.state, args.script)
+            mqtt = _sim_mqtt(args)
+        except ValueError as e:
+            print("doorstep sim: %s" % e, file=sys.stderr)
+            return 2
+        try:
+            run_script(args.state, args.script, mqtt=mqtt)
         except ScriptError as e:
             print("doorstep sim: %s: %s" % (args.script, e), file=sys.stderr)
             return 1
@@ -74,6 +136,21 @@ def cmd_sim(args):
     return 0
 
 
+def _sim_mqtt(args):
+    """The simulator's --mqtt HOST:PORT options as config["mqtt"], or None."""
+    if not args.mqtt:
+        return None
+    host, _, port = args.mqtt.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("--mqtt must look like 192.168.1.10:1883")
+    if not args.mqtt_user:
+        raise ValueError("--mqtt needs --mqtt-user and a password (--mqtt-password, DOORSTEP_MQTT_PASSWORD or a prompt): brokers get no default login")
+    pw = args.mqtt_password if args.mqtt_password is not None else _mqtt_password(args)
+    if not pw:
+        raise ValueError("no MQTT password given (--mqtt-password, DOORSTEP_MQTT_PASSWORD or a prompt)")
+    return {"host": host, "port": int(port), "user": args.mqtt_user, "password": pw}
+
+
 # Subcommands that live in their own modules: each has add_parser(subparsers).
 COMMAND_MODULES = ("device_cmds", "report", "vboard", "deploy", "flash")
 
@@ -85,11 +162,17 @@ def build_parser():
     v.add_argument("dir")
     v.add_argument("--key", help="file with the pinned public key (hex) or device profile (default: DIR/device.json)")
     v.add_argument("--head", help="the last head seen, as JSON {seq, hash} (default: DIR/head.json)")
-    v.add_argument("--checkpoint", help="a signed checkpoint JSON {seq, hash, ...} the log must reach")
+    v.add_argument("--checkpoint", help="a checkpoint the log must reach: a JSON file {seq, hash, ...} (its signature is checked if it has one), or mqtt://HOST[:PORT] / mqtts://HOST[:PORT] to read the device's retained signed checkpoint")
+    v.add_argument("--mqtt-user", help="broker user for --checkpoint mqtt://... (password: DOORSTEP_MQTT_PASSWORD or a prompt)")
+    v.add_argument("--mqtt-topic", help="checkpoint topic if the device uses another topic_prefix (default doorstep/<device id>/checkpoint)")
+    v.add_argument("--mqtt-ca", help="CA certificate file for mqtts://")
     v.set_defaults(func=cmd_verify)
     s = sub.add_parser("sim", help="run the device on this PC (a virtual keypad, camera and clock)")
     s.add_argument("--state", default="sim-device", help="the simulated device's flash (a folder; made and provisioned if new)")
     s.add_argument("--script", help="replay a scenario file instead of using the terminal as the keypad")
+    s.add_argument("--mqtt", metavar="HOST:PORT", help="also report to this MQTT broker, as the device would (Home Assistant discovery)")
+    s.add_argument("--mqtt-user", help="broker user for --mqtt")
+    s.add_argument("--mqtt-password", help="broker password for --mqtt (better: DOORSTEP_MQTT_PASSWORD or the prompt)")
     s.set_defaults(func=cmd_sim)
     import importlib
 

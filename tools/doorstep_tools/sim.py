@@ -9,9 +9,8 @@ import os
 import re
 import sys
 import time
-from datetime import datetime, timezone
 
-from doorstep.storage import Storage
+from doorstep_tools.timefmt import parse_utc, show_utc
 from doorstep_tools.virtual.audio import dtmf_pcm
 from doorstep_tools.virtual.board import VirtualBoard
 from doorstep_tools.virtual.device import VirtualDevice
@@ -21,14 +20,6 @@ from doorstep_tools.virtual.flash import CutStorage, PowerCut
 class ScriptError(Exception):
     def __init__(self, lineno, text):
         super().__init__("line %d: %s" % (lineno, text))
-
-
-def parse_time(s):
-    try:
-        dt = datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        raise ValueError("a time must look like 2026-06-25T09:00:00Z (UTC)")
-    return int(dt.replace(tzinfo=timezone.utc).timestamp())
 
 
 def parse_duration(s):
@@ -42,7 +33,7 @@ def describe(rec):
     """One line a person can read for a record (never any digits typed)."""
     ev = rec["ev"]
     t = rec["t"]
-    when = datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if t is not None else "clock unset"
+    when = show_utc(t, "%Y-%m-%d %H:%M:%S")
     extra = []
     for k in ("outcome", "label", "digits", "channel", "request", "reason", "level", "duration_s", "reason", "bytes", "source"):
         if k in rec and (k != "reason" or ev != "boot"):
@@ -67,7 +58,9 @@ class Simulator:
         self.dev = None
         self.storage = None
         self.clock_t = None  # wall clock carried across a power cut (the RTC keeps running)
-        self.mqtt = mqtt
+        self.mqtt = mqtt  # None, or config["mqtt"]-style settings: {host, port, user, password}
+        self.notifier = None  # the MQTT notifier of the running device (a new one each boot)
+        self._mqtt_task = None
         self.on_feedback = None  # called with each feedback pattern the door shows
 
     def _board(self):
@@ -76,9 +69,14 @@ class Simulator:
             from doorstep_tools.virtual.scene import make_renderer
 
             b.camera.render = make_renderer(b.clock)
-        b.notify = lambda rec: self.out(describe(rec))
+        b.notify = self._notify
         b.on_feedback = self.on_feedback
         return b
+
+    def _notify(self, rec):
+        self.out(describe(rec))
+        if self.notifier is not None:
+            self.notifier.notify(rec)
 
     async def start(self):
         os.makedirs(self.state, exist_ok=True)
@@ -87,7 +85,15 @@ class Simulator:
         if not os.path.exists(os.path.join(self.state, "key.bin")):
             pub, devid = await self.dev.provision(self.rng)
             self.out("provisioned a new simulated device %s in %s" % (devid, self.state))
-        await self.dev.boot()
+        if self.mqtt is not None:
+            from doorstep.mqtt import MqttNotifier
+            from doorstep_tools import umqtt_paho
+
+            # A new notifier per boot: its queue is RAM, lost at a power cut like the device's.
+            self.notifier = MqttNotifier(self.mqtt, umqtt_paho.factory, log=self.out)
+        await self.dev.boot()  # boot's records are queued by _notify meanwhile
+        if self.notifier is not None:
+            self._mqtt_task = asyncio.create_task(self.notifier.run(self.dev.app))
 
     @property
     def alive(self):
@@ -104,11 +110,22 @@ class Simulator:
             await self._do(verb, args)
         except PowerCut:
             self._died("power lost while writing to flash")
+        if self.notifier is not None and self.notifier.connected:
+            # Virtual time runs far ahead of the network: let the reports catch up.
+            await self.notifier.flush(2000)
 
     def _died(self, why):
         if self.dev and self.dev.app:
             self.clock_t = self.dev.board.clock.now()
         self.dev = None
+        if self._mqtt_task is not None:
+            # Power gone: the connection just drops (no goodbye), so the broker sends the
+            # device's last will ("offline"), as it would for the real doorbell.
+            c, self.notifier.client = self.notifier.client, None
+            if c is not None:
+                c.abort()
+            self._mqtt_task.cancel()
+            self._mqtt_task = self.notifier = None
         self.out("-- %s: the device is off" % why)
 
     async def _do(self, verb, args):
@@ -132,7 +149,7 @@ class Simulator:
         if verb == "clock":
             if len(args) != 1:
                 raise ValueError("use 'clock 2026-06-25T09:00:00Z'")
-            d.app.set_time(parse_time(args[0]), "ntp")
+            d.app.set_time(parse_utc(args[0]), "ntp")
             await d.advance(10)
         elif verb == "advance":
             if len(args) != 1:
@@ -189,9 +206,20 @@ class Simulator:
                 raise ScriptError(n, str(e))
         if self.alive:
             self.dev.app.stop()
+        await self.stop_mqtt()
+
+    async def stop_mqtt(self, timeout_ms=10000):
+        """Let the notifier send what is queued (and its checkpoint), then disconnect."""
+        if self.notifier is None:
+            return
+        if not await self.notifier.flush(timeout_ms):
+            self.out("-- MQTT: not everything reached the broker (%s)" % (self.notifier.error or "timed out"))
+        self.notifier.stop()
+        await self._mqtt_task
+        self._mqtt_task = self.notifier = None
 
 
-def run_script(state, path, out=print):
+def run_script(state, path, out=print, mqtt=None):
     with open(path) as f:
         lines = f.read().splitlines()
-    asyncio.run(Simulator(state, out).run_script(lines))
+    asyncio.run(Simulator(state, out, mqtt=mqtt).run_script(lines))

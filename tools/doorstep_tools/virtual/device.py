@@ -20,7 +20,8 @@ class VirtualDevice:
         self.app = None
 
     async def provision(self, rng, fw="0" * 64):
-        return await provision(self.storage, rng, self.board.clock, fw)
+        c = self.board.clock
+        return provision(self.storage, rng, c.now(), c.quality, fw)
 
     async def boot(self):
         info = public_info(self.storage)

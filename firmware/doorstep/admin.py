@@ -1,0 +1,96 @@
+"""What the homeowner's PC asks of the device: run ON the device, over the REPL or in the
+simulator, by `doorstep provision / codes / courier / pull`.
+
+Every function returns plain JSON-able data. None returns a code, a hash of one, a secret
+or a key: the device only ever tells the host labels, windows, the public key and its log.
+Each change to the codes is itself a signed record.
+"""
+
+import json
+
+from doorstep import codes as C
+from doorstep import config as cfgmod
+from doorstep import ed25519
+from doorstep import provision as P
+from doorstep.app import BOOT_FILE, KEY_FILE
+from doorstep.ledger import Ledger
+from doorstep.prune import PULLED_FILE
+from doorstep.records import Recorder
+
+
+def _record(storage, event, t):
+    """Sign and append a record for a change made from the host, in the current boot.
+
+    Its ms repeats the last record's (the app is stopped while the host talks to the
+    device), so time since boot never goes back within the boot."""
+    seed = storage.read(KEY_FILE)
+    b = storage.read_json(BOOT_FILE, {"boot": 0})
+    led = Ledger(storage)
+    last = led.last or {}
+    ms = last.get("ms", 0) if last.get("boot") == b.get("boot", 0) else 0
+    rec = Recorder(storage, led, seed, ed25519.public_key(seed), b.get("boot", 0))
+    return rec.write_now(event, t, "host", ms)
+
+
+def info(storage):
+    """Public key, device id, log head and boot counter (None for an unprovisioned device)."""
+    pi = P.public_info(storage)
+    if pi is None:
+        return None
+    led = Ledger(storage)
+    b = storage.read_json(BOOT_FILE, {"boot": 0})
+    return {"pub": pi[0], "dev": pi[1], "next_seq": led.next_seq, "head": led.head, "boot": b.get("boot", 0)}
+
+
+def provision(storage, rng, t, config, fw):
+    """Key, secret, genesis record (stamped with the host's UTC time) and configuration."""
+    cfg = cfgmod.check(config)  # refuse a bad configuration before anything is written
+    pub, dev = P.provision(storage, rng, t, "host", fw)
+    storage.write_json(cfgmod.CONFIG_FILE, config)
+    return {"pub": pub, "dev": dev, "heartbeat_min": cfg["heartbeat_min"]}
+
+
+def add_code(storage, t, code, label, t_from=None, t_until=None):
+    book = C.CodeBook(storage)
+    d = book.add(code, label, t_from, t_until)
+    code = None
+    _record(storage, {"ev": "code_added", "label": label, "from": t_from, "until": t_until}, t)
+    return d
+
+
+def add_courier(storage, t, label, secret_hex):
+    from binascii import unhexlify
+
+    d = C.CodeBook(storage).add_courier(label, unhexlify(secret_hex))
+    _record(storage, {"ev": "code_added", "label": label, "courier": True}, t)
+    return d
+
+
+def revoke(storage, t, label):
+    d = C.CodeBook(storage).revoke(label)
+    _record(storage, {"ev": "code_revoked", "label": label}, t)
+    return d
+
+
+def list_codes(storage):
+    return C.CodeBook(storage).list()
+
+
+def manifest(storage):
+    """Files the host may pull (records, photos, quarantine) with their sizes, and the head."""
+    out = {}
+    for d in ("records", "photos", "quarantine"):
+        out[d] = [[n, storage.size(d + "/" + n)] for n in storage.listdir(d) if not n.endswith(".tmp")]
+    out["info"] = info(storage)
+    return out
+
+
+def mark_pulled(storage, seq, head):
+    """The host holds the log up to seq (hash head): segments up to it may be pruned later."""
+    storage.write_json(PULLED_FILE, {"seq": seq, "hash": head})
+    return {"seq": seq}
+
+
+def reply(obj):
+    """How results cross the REPL: one marked line of JSON for the host to find."""
+    print("@@doorstep " + json.dumps(obj))

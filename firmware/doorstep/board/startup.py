@@ -1,0 +1,226 @@
+"""What boot.py and main.py do, kept here so it runs on the host with fake hardware.
+
+boot() decides how this start goes, from config.json and the keys held at power-on:
+
+* "safe"    -- '*' held: the door app is not started and the REPL stays open, for repairs.
+* "service" -- '#' held (or the profile's service pin): the door runs and the console stays
+               open even in production, so `doorstep pull/codes` can reach the device.
+* "run"     -- normal start. With "production": true in config.json the console is locked:
+               Ctrl-C no longer stops the app, and the app never returns to the prompt.
+* "setup"   -- the board section of config.json was refused; the message names the pin.
+
+main() runs the door: Storage('/'), the board from the configuration, the public key
+(doorstep.provision.public_info), then doorstep.app.App under asyncio. A device without a
+key says so and keeps the REPL. An unexpected error is printed and counted, and after a
+pause that grows with repeated crashes the watchdog restarts the chip: never a tight
+crash loop, and never machine.reset() from here.
+"""
+
+import asyncio
+import sys
+import time
+from binascii import unhexlify
+
+from doorstep import config as cfgmod
+from doorstep.board import profiles
+from doorstep.config import ConfigError
+from doorstep.storage import Storage
+
+SAFE_KEY = "*"
+SERVICE_KEY = "#"
+HEALTHY_S = 600  # a run this long clears the crash count
+CRASH_PAUSE_S = (30, 3600)  # pause before the watchdog restart: first, longest
+
+# Shared by boot.py and main.py (the module stays imported between the two).
+state = {"mode": None, "problem": None, "production": False, "cfg": None, "hw": None, "keypad": None}  # type: dict
+
+SAFE_MSG = ("doorstep: SAFE MODE ('*' held at power-on). The door is NOT running; the REPL stays open"
+            " for repairs. Press reset without holding '*' to start the door.")
+UNPROVISIONED_MSG = ("doorstep: this device has no key yet, so the door is not running. Connect it to"
+                     " your PC and run `doorstep provision --device PORT`, then press reset.")
+
+
+def _say(msg):
+    print(msg)
+
+
+def held_keys(keypad, layout, reads=4, gap_ms=15, sleep_ms=None):
+    """Keys held down through `reads` readings (the only place that may sleep: at boot)."""
+    sleep_ms = sleep_ms or getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
+    ncols = len(layout[0])
+    seen = None
+    for i in range(reads):
+        if i:
+            sleep_ms(gap_ms)
+        try:
+            v = keypad.read()
+        except OSError:
+            return ""
+        seen = v if seen is None else seen & v
+    out = ""
+    for r, row in enumerate(layout):
+        for c, ch in enumerate(row):
+            if seen and seen >> (r * ncols + c) & 1:
+                out += ch
+    return out
+
+
+def lock_down():
+    """Production: take the console away from whoever can reach the serial port.
+
+    On the ESP32 the UART0/USB console is built into the port rather than attached with
+    os.dupterm, and the REPL only runs once main.py returns. So: Ctrl-C stops being an
+    interrupt (micropython.kbd_intr(-1)), main() never returns, and any stream attached
+    with os.dupterm (WebREPL) is detached. Raw-REPL tools (mpremote) then cannot get in.
+    """
+    import os
+
+    import micropython
+
+    micropython.kbd_intr(-1)
+    dupterm = getattr(os, "dupterm", None)
+    if dupterm is not None:
+        for slot in (0, 1):
+            try:
+                dupterm(None, slot)
+            except (ValueError, TypeError, OSError):
+                pass
+
+
+def boot(storage=None, keypad=None, lock=lock_down):
+    """boot.py: choose the mode (see the module docstring). Returns it."""
+    state["mode"] = None
+    storage = storage or Storage("/")
+    try:
+        raw = storage.read_json(cfgmod.CONFIG_FILE, {})
+        if not isinstance(raw, dict):
+            raise ConfigError("config.json must hold a JSON object")
+        layout = raw.get("layout", "3x4")
+        hw = profiles.resolve(raw.get("board"), layout)
+        production = profiles.production(raw)
+        profiles.wifi(raw)
+        profiles.ntp_host(raw)
+    except Exception as e:  # noqa: BLE001  -- ConfigError or a damaged file: say which
+        state["mode"], state["problem"] = "setup", "the configuration was refused: %s" % e
+        _say("doorstep: " + state["problem"] + ". The door is not running; fix config.json"
+             " (doorstep provision --config ...) and press reset. The REPL stays open.")
+        return "setup"
+    if keypad is None:
+        from doorstep.board import hw as hwmod
+
+        keypad = hwmod.make_keypad(hw)
+    from doorstep.keypad import LAYOUT_3X4, LAYOUT_4X4
+
+    held = held_keys(keypad, LAYOUT_4X4 if hw["layout"] == "4x4" else LAYOUT_3X4)
+    service = SERVICE_KEY in held
+    if hw["service"] is not None:
+        import machine
+
+        pin = machine.Pin(hw["service"], machine.Pin.IN, machine.Pin.PULL_UP)
+        service = service or not pin.value()
+    mode = "safe" if SAFE_KEY in held else "service" if service else "run"
+    state.update(mode=mode, problem=None, production=production, cfg=raw, hw=hw, keypad=keypad)
+    if mode == "safe":
+        _say(SAFE_MSG)
+    elif production and mode == "run":
+        _say("doorstep: production mode: the console is locked. To reach the device, hold '#' while"
+             " powering it on.")
+        lock()
+    elif mode == "service":
+        _say("doorstep: service start ('#' held): the console stays open while the door runs.")
+    return mode
+
+
+async def serve(app, board, healthy_s=HEALTHY_S):
+    """Run the app with the board's background tasks until app.stop()."""
+    for coro in board.tasks():
+        asyncio.create_task(coro)
+    asyncio.create_task(_healthy(board, healthy_s))
+    await app.run()
+
+
+async def _healthy(board, seconds):
+    await asyncio.sleep(seconds)
+    board.clock.memory.update(crashes=0)
+
+
+def crash_pause(crashes):
+    """Seconds to wait after the n-th crash in a row before the watchdog restart."""
+    lo, hi = CRASH_PAUSE_S
+    return min(lo << min(max(crashes - 1, 0), 12), hi)
+
+
+def after_crash(err, board=None, sleep=time.sleep, forever=True):
+    """Print the error, count it, wait (feeding the watchdog), then let the watchdog reset."""
+    show = getattr(sys, "print_exception", None)  # MicroPython's traceback printer
+    if show is not None:
+        show(err)
+    else:
+        print(repr(err))
+    import machine
+
+    from doorstep.board import clock
+
+    memory = board.clock.memory if board is not None else clock.RtcMemory(machine.RTC())
+    n = memory.load().get("crashes", 0)
+    n = n + 1 if isinstance(n, int) else 1
+    memory.update(crashes=n)
+    pause = crash_pause(n)
+    if board is None or board.wdt is None:
+        wdt = machine.WDT(timeout=10000)
+    else:
+        wdt = board.wdt
+    _say("doorstep: the door stopped on an error (crash %d in a row); restarting in %d s." % (n, pause))
+    for _ in range(pause):
+        wdt.feed()
+        sleep(1)
+    while forever:  # no more feeding: the watchdog resets the chip
+        sleep(1)
+    return pause
+
+
+def main(storage=None, build=None, App=None, crashed=after_crash):
+    """main.py. Returns (only outside production) the reason the door is not running.
+
+    build, App, crashed: hw.build, doorstep.app.App and after_crash, replaceable by tests."""
+    if state["mode"] is None:
+        boot(storage)
+    mode = state["mode"]
+    if mode in ("safe", "setup"):
+        return mode
+    storage = storage or Storage("/")
+    board = app = None
+    locked = state["production"] and mode == "run"
+    try:
+        from doorstep import provision
+
+        info = provision.public_info(storage)
+        if info is None:
+            _say(UNPROVISIONED_MSG)
+            return "unprovisioned"
+        if App is None:
+            from doorstep.app import App
+        if build is None:
+            from doorstep.board.hw import build
+        hw = state["hw"]
+        board = build(state["cfg"], hw, state["keypad"])
+        app = App(storage, board, unhexlify(info[0]))
+        board.set_time = app.set_time
+        _say("doorstep: device %s on %s; reset cause %s; time %s." % (
+            info[1], hw["title"], board.reset_cause(), board.clock.quality))
+        board.start_watchdog(hw["watchdog_s"] * 1000)
+        asyncio.run(serve(app, board))  # type: ignore[attr-defined]
+        return "stopped"
+    except KeyboardInterrupt:
+        if locked:  # cannot happen with kbd_intr(-1); never hand out a prompt anyway
+            crashed(RuntimeError("interrupted in production mode"), board)
+            return "crashed"
+        if app is not None and getattr(app, "boot_no", None) is not None:
+            app.stop()  # the next boot record says this shutdown was clean
+        if board is not None and board.hold_watchdog(state["hw"]["service_min"]) is not None:
+            _say("doorstep: stopped from the console. The door restarts by itself in %d minutes"
+                 " (or press reset)." % state["hw"]["service_min"])
+        return "interrupted"
+    except Exception as e:  # noqa: BLE001  -- anything else: print, pause, watchdog restart
+        crashed(e, board)
+        return "crashed"

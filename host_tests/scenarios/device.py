@@ -1,0 +1,202 @@
+"""The whole device on the virtual board: door events become signed records on flash."""
+
+import json
+
+from doorstep.storage import Storage
+from doorstep_tools.virtual.board import VirtualBoard
+from doorstep_tools.virtual.device import VirtualDevice
+from fakes import CutStorage, PowerCut, Rng, tmpdir
+
+T0 = 1782378000  # 2026-06-25T09:00:00Z
+CODE = "482913"
+
+
+def records(root):
+    st = Storage(root)
+    out = []
+    for name in st.listdir("records"):
+        for ln in st.read("records/" + name).split(b"\n"):
+            if ln:
+                out.append(json.loads(ln))
+    return out
+
+
+async def new_device(root=None, t=T0, storage=None):
+    root = root or tmpdir()
+    dev = VirtualDevice(root, VirtualBoard(t, "host"), storage)
+    await dev.provision(Rng(3))
+    await dev.boot()
+    return dev
+
+
+async def door_session(root):
+    """The reference session other tests (and the host-side verifier test) look at."""
+    dev = await new_device(root)
+    dev.app.door.codes.add(CODE, "parcel-1")
+    await dev.ring()
+    await dev.press("1111#")
+    await dev.press(CODE + "#")
+    await dev.press(CODE + "#")
+    await dev.advance(61 * 60 * 1000)  # a heartbeat comes due
+    return dev
+
+
+async def scenario_door_session_records():
+    root = tmpdir()
+    dev = await door_session(root)
+    recs = records(root)
+    kinds = [r["ev"] for r in recs]
+    assert kinds == ["genesis", "boot", "ring", "attempt", "attempt", "attempt", "heartbeat"], kinds
+    assert [r["seq"] for r in recs] == list(range(7))
+    g = recs[0]
+    assert g["prev"] == "0" * 64 and len(g["pub"]) == 64 and g["boot"] == 0
+    outcomes = [r.get("outcome") for r in recs if r["ev"] == "attempt"]
+    assert outcomes == ["wrong", "accepted", "used"], outcomes
+    for r in recs:
+        assert r["v"] == 1 and r["dev"] == recs[0]["dev"] and len(r["sig"]) == 128
+        assert r["t"] is not None and r["tq"] == "host"
+    for r in recs[2:6]:
+        assert r["photo"]["file"] == "photos/%d.jpg" % r["seq"], r
+    hb = recs[-1]
+    assert hb["counts"] == {"ring": 1, "attempt": 3, "boot": 1}, hb["counts"]
+    # the verdict came before the record: feedback in order wrong, accepted, wrong
+    fb = [f for f in dev.board.feedback_log if f not in ("key",)]
+    assert fb == ["wrong", "accepted", "wrong"], fb
+
+
+async def scenario_no_digits_anywhere():
+    root = tmpdir()
+    await door_session(root)
+    st = Storage(root)
+    for name in st.listdir("records"):
+        data = st.read("records/" + name)
+        assert CODE.encode() not in data and b"1111#" not in data
+    for name in st.listdir("photos"):
+        assert CODE not in name
+        assert CODE.encode() not in st.read("photos/" + name)
+    assert CODE.encode() not in st.read("codes.json")
+
+
+async def scenario_photo_stamped_with_dev_seq_time():
+    root = tmpdir()
+    await door_session(root)
+    r = [x for x in records(root) if x["ev"] == "ring"][0]
+    data = Storage(root).read(r["photo"]["file"])
+    assert data[:4] == b"\xff\xd8\xff\xfe"
+    n = data[4] * 256 + data[5]
+    text = data[6 : 4 + n].decode()
+    assert text == "doorstep dev=%s seq=%d t=%d" % (r["dev"], r["seq"], r["t"]), text
+
+
+async def scenario_camera_faults_never_block_records():
+    dev = await new_device()
+    cam = dev.board.camera
+    for mode in ("fail", "none", "slow", "ok", "ok", "ok", "dark", "frozen"):
+        cam.mode = mode
+        await dev.ring()
+    recs = [r for r in records(dev.storage.root) if r["ev"] == "ring"]
+    got = [(r["photo"] is None, r.get("photo_err"), r.get("photo_flag")) for r in recs]
+    assert got[0] == (True, "camera: camera not responding", None), got[0]
+    assert got[1] == (True, "no frame", None), got[1]
+    assert got[2] == (True, "timeout", None), got[2]
+    assert got[3:6] == [(False, None, None)] * 3, got
+    assert got[6] == (False, None, "dark"), got[6]
+    assert got[7] == (False, None, "frozen"), got[7]
+
+
+async def _ring_with_budget(budget):
+    """Boot a device, ring with `budget` bytes of power left; returns (root, records before, bytes used)."""
+    root = tmpdir()
+    dev = await new_device(root)
+    before = len(records(root))
+    cut = CutStorage(root, budget)
+    dev.app.storage = dev.app.rec.storage = dev.app.ledger.storage = cut
+    died = False
+    try:
+        await dev.ring()
+    except PowerCut:
+        died = True
+    return root, before, None if died else budget - cut.budget
+
+
+async def scenario_power_cut_mid_record_then_recovered():
+    root0, _before, used = await _ring_with_budget(10 ** 9)  # bytes a ring writes (photo + record)
+    line = len(Storage(root0).read("records/00000000.jsonl").split(b"\n")[-2]) + 1
+    cuts = list(range(1, used, used // 6)) + [used - line, used - line + 1, used - 40, used - 1]
+    for budget in cuts:
+        root, before, done = await _ring_with_budget(budget)
+        assert done is None, budget  # the power did go off
+        dev2 = VirtualDevice(root, VirtualBoard(T0 + 100, "host"))
+        await dev2.boot()
+        recs = records(root)
+        seqs = [r["seq"] for r in recs]
+        assert seqs == list(range(len(recs))), seqs  # no seq reused or skipped
+        kinds = [r["ev"] for r in recs[before:]]
+        if budget > used - line:
+            # photo written, the record line torn: recovered says how many bytes were cut
+            assert kinds == ["recovered", "boot"], (budget, kinds)
+            assert recs[before]["bytes"] == budget - (used - line), recs[before]
+        else:
+            assert kinds == ["boot"], (budget, kinds)  # the cut came before the record
+        assert recs[-1]["boot"] == 2 and recs[-1]["clean"] is False
+
+
+async def scenario_flash_full_fails_closed_then_catches_up():
+    root = tmpdir()
+    cut = CutStorage(root)
+    dev = await new_device(root, storage=cut)
+    dev.app.door.codes.add(CODE, "p")
+    cut.fail = True  # every write now fails like a full flash
+    await dev.ring()
+    assert dev.app.door.fail_closed and len(dev.app.queue) == 1
+    await dev.press(CODE + "#")
+    assert dev.board.feedback_log[-1] == "fail_closed"
+    assert dev.app.door.codes.list()[0]["used"] is None
+    cut.fail = False  # space came back
+    await dev.advance(20)
+    recs = records(root)
+    kinds = [r["ev"] for r in recs]
+    assert kinds[-2:] == ["ring", "attempt"] and recs[-1]["outcome"] == "fail_closed", kinds
+    assert not dev.app.door.fail_closed
+    await dev.press(CODE + "#")
+    assert records(root)[-1]["outcome"] == "accepted"
+
+
+async def scenario_clean_and_unclean_boots():
+    root = tmpdir()
+    dev = await new_device(root)
+    dev.app.stop()
+    dev2 = VirtualDevice(root, VirtualBoard(T0, "host"))
+    await dev2.boot()
+    dev3 = VirtualDevice(root, VirtualBoard(T0, "host"))
+    dev3.board.cause = "watchdog"
+    await dev3.boot()
+    boots = [r for r in records(root) if r["ev"] == "boot"]
+    assert [(b["boot"], b["clean"], b["reason"]) for b in boots] == [
+        (1, True, "power_on"), (2, True, "power_on"), (3, False, "watchdog")], boots
+
+
+async def scenario_time_set_recorded():
+    dev = await new_device(t=None)
+    dev.app.set_time(T0, "ntp")
+    dev.app.set_time(T0 + 5, "ntp")  # a small correction is not a jump
+    dev.app.set_time(T0 + 3600, "ntp")
+    await dev.advance(20)
+    ts = [r for r in records(dev.storage.root) if r["ev"] == "time_set"]
+    assert [(r["old"], r["new"], r["source"]) for r in ts] == [(None, T0, "ntp"), (T0 + 5, T0 + 3600, "ntp")], ts
+    assert ts[0]["t"] == T0 and ts[0]["tq"] == "ntp"  # stamped with the clock it just learned
+
+
+async def scenario_lockout_records_and_resume():
+    root = tmpdir()
+    dev = await new_device(root)
+    for _ in range(3):
+        await dev.press("0000#")
+    recs = records(root)
+    assert recs[-1]["ev"] == "lockout_start" and recs[-1]["photo"] is not None
+    dev2 = VirtualDevice(root, VirtualBoard(T0, "host"))
+    await dev2.boot()
+    r = records(root)[-1]
+    assert r["ev"] == "lockout_start" and r["resumed"] is True, r
+    await dev2.advance(61000)
+    assert records(root)[-1]["ev"] == "lockout_end"

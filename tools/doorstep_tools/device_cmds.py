@@ -1,0 +1,402 @@
+"""`doorstep provision / codes / courier / pull`: the homeowner's commands that talk to a device.
+
+A device is `sim:PATH` (the simulator's flash folder) or anything mpremote connects to
+(/dev/ttyUSB0, socket://127.0.0.1:PORT). Either way the work is done by the firmware's own
+doorstep.admin module ON the device: keys and code hashes are made there, never here.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from doorstep_tools.timefmt import parse_utc, show_utc
+
+MARK = "@@doorstep "
+
+
+class DeviceError(Exception):
+    """Something the homeowner must act on; the message says what."""
+
+
+# Devices
+
+class SimDevice:
+    def __init__(self, path):
+        from doorstep.storage import Storage
+
+        if not os.path.isdir(path):
+            raise DeviceError("no simulated device at %s: start it once with `doorstep sim --state %s`, or give the right folder" % (path, path))
+        self.path = path
+        self.storage = Storage(path)
+        self.name = "sim:" + os.path.abspath(path)
+
+    def call(self, fn, *args):
+        from doorstep import admin
+
+        if fn == "provision":
+            args = (os.urandom,) + args
+        try:
+            return getattr(admin, fn)(self.storage, *args)
+        except ValueError as e:  # CodeError, ConfigError: the device refused, with a reason
+            raise DeviceError(str(e))
+
+    def fetch(self, rels, dest, progress):
+        for i, rel in enumerate(rels, 1):
+            target = os.path.join(dest, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(os.path.join(self.path, rel), target + ".part")
+            os.replace(target + ".part", target)
+            progress(i, len(rels), rel)
+
+
+class RemoteDevice:
+    """A board reached through the real mpremote (serial port or socket:// URL)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.name = port
+        self.mpremote = shutil.which("mpremote") or os.path.join(os.path.dirname(sys.executable), "mpremote")
+
+    def _run(self, *cmd, timeout=600):
+        try:
+            r = subprocess.run([self.mpremote, "connect", self.port, *cmd], capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise DeviceError("the device at %s stopped answering. Check the cable and power, then try again." % self.port)
+        if r.returncode != 0 and MARK not in r.stdout:
+            err = (r.stderr + r.stdout).strip().splitlines()
+            last = err[-1] if err else "no answer"
+            if "failed to access" in last or "could not" in last.lower() or "no device" in last.lower() or "Errno" in last:
+                raise DeviceError("cannot reach a device at %s (%s). Check the port name, the cable, and that no other program uses it." % (self.port, last))
+            raise DeviceError(_device_message(last))
+        return r.stdout
+
+    def call(self, fn, *args):
+        if fn == "provision":
+            pre, args_code = "from doorstep.provision import default_rng as rng\n", "rng, *a"
+        else:
+            pre, args_code = "", "*a"
+        code = (
+            "import json\nfrom doorstep import admin\nfrom doorstep.storage import Storage\n" + pre
+            + "a = json.loads(%r)\n" % json.dumps(list(args))
+            + "admin.reply(admin.%s(Storage(''), %s))\n" % (fn, args_code)
+        )
+        out = self._run("exec", code)
+        for line in out.splitlines():
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK):])
+        raise DeviceError(_device_message(out.strip().splitlines()[-1] if out.strip() else "no answer from the device"))
+
+    def fetch(self, rels, dest, progress):
+        # One mpremote session for all files: "cp :a a + cp :b b + ..."
+        batch = 20
+        for start in range(0, len(rels), batch):
+            part = rels[start : start + batch]
+            cmd = []
+            for rel in part:
+                target = os.path.join(dest, rel)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                cmd += ["cp", ":" + rel, target, "+"]
+            self._run(*cmd[:-1])
+            for i, rel in enumerate(part, start + 1):
+                progress(i, len(rels), rel)
+
+
+def _device_message(line):
+    """The device's own words from a traceback's last line ('doorstep.codes.CodeError: ...')."""
+    if ": " in line:
+        kind, msg = line.split(": ", 1)
+        if kind.endswith(("CodeError", "ConfigError", "ValueError", "StorageError")):
+            return msg
+        if kind.endswith("ImportError"):
+            return "the device has no Doorstep firmware (%s): run `doorstep deploy` first" % msg
+    return "the device reported: %s" % line
+
+
+def open_device(spec):
+    if not spec:
+        raise DeviceError("say which device with --device (sim:FOLDER, /dev/ttyUSB0 or socket://HOST:PORT)")
+    if spec.startswith("sim:"):
+        return SimDevice(spec[4:])
+    return RemoteDevice(spec)
+
+
+# The homeowner's pinned devices
+
+def home():
+    return os.environ.get("DOORSTEP_HOME") or os.path.join(os.path.expanduser("~"), ".doorstep")
+
+
+def _profiles_path():
+    return os.path.join(home(), "devices.json")
+
+
+def load_profiles():
+    try:
+        with open(_profiles_path()) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        raise DeviceError("%s is damaged; move it aside and provision again" % _profiles_path())
+
+
+def save_profile(name, prof):
+    profs = load_profiles()
+    profs[name] = prof
+    os.makedirs(home(), exist_ok=True)
+    tmp = _profiles_path() + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(profs, f, indent=2, sort_keys=True)
+    os.replace(tmp, _profiles_path())
+
+
+def fingerprint(pub_hex):
+    return " ".join(pub_hex[i : i + 8] for i in range(0, len(pub_hex), 8))
+
+
+def pinned_check(dev, info):
+    """Refuse to talk to a device whose key is not the one pinned for it."""
+    prof = load_profiles().get(dev.name)
+    if prof and info and prof["pub"] != info["pub"]:
+        raise DeviceError(
+            "the device at %s has key %s, not the pinned key %s (device %s). It may be a different or reset device. "
+            "If you replaced it on purpose, run `doorstep provision --device %s --repin`." % (dev.name, info["dev"], prof["dev"], prof["dev"], dev.name)
+        )
+    return prof
+
+
+# Subcommands
+
+def _config_from(args):
+    cfg = {}
+    if args.config:
+        try:
+            with open(args.config) as f:
+                cfg = json.load(f)
+        except (OSError, ValueError) as e:
+            raise DeviceError("cannot read the configuration file %s: %s" % (args.config, e))
+        if not isinstance(cfg, dict):
+            raise DeviceError("the configuration file %s must hold a JSON object" % args.config)
+    if args.heartbeat_min is not None:
+        cfg["heartbeat_min"] = args.heartbeat_min
+    if args.board:
+        cfg.setdefault("board", {})["profile"] = args.board
+    if args.wifi_ssid or args.wifi_password:
+        if not (args.wifi_ssid and args.wifi_password):
+            raise DeviceError("Wi-Fi needs both --wifi-ssid and --wifi-password (there is no default password)")
+        cfg["wifi"] = {"ssid": args.wifi_ssid, "password": args.wifi_password}
+    if args.mqtt:
+        if not (args.mqtt_user and args.mqtt_password):
+            raise DeviceError("MQTT needs --mqtt-user and --mqtt-password (Doorstep has no default credentials)")
+        host, _, port = args.mqtt.partition(":")
+        cfg["mqtt"] = {"host": host, "port": int(port or 1883), "user": args.mqtt_user, "password": args.mqtt_password}
+    return cfg
+
+
+def cmd_provision(args):
+    dev = open_device(args.device)
+    info = dev.call("info")
+    prof = load_profiles().get(dev.name)
+    if prof and info and prof["pub"] != info["pub"] and not args.repin:
+        pinned_check(dev, info)
+    res = dev.call("provision", int(time.time()), _config_from(args), "")
+    if prof and prof["pub"] != res["pub"] and not args.repin:
+        raise DeviceError("the device made a new key although one is pinned: run with --repin to accept it")
+    save_profile(dev.name, {"pub": res["pub"], "dev": res["dev"], "pinned_at": int(time.time())})
+    print("Device %s is provisioned. Its public key (keep this fingerprint with your records):" % res["dev"])
+    print("  " + fingerprint(res["pub"]))
+    print("Pinned in %s. Next: `doorstep codes add CODE --label NAME --device %s`." % (_profiles_path(), args.device))
+    return 0
+
+
+def _connected(args):
+    dev = open_device(args.device)
+    info = dev.call("info")
+    if info is None:
+        raise DeviceError("the device at %s is not provisioned yet: run `doorstep provision --device %s`" % (dev.name, args.device))
+    pinned_check(dev, info)
+    return dev, info
+
+
+def _window(args):
+    t_from = parse_utc(args.from_) if args.from_ else None
+    t_until = parse_utc(args.until) if args.until else None
+    return t_from, t_until
+
+
+def cmd_codes_add(args):
+    if not (args.code.isascii() and args.code.isdigit() and 4 <= len(args.code) <= 12):
+        raise DeviceError("a delivery code must be 4 to 12 digits (0-9). Nothing was registered.")
+    t_from, t_until = _window(args)
+    dev, _ = _connected(args)
+    d = dev.call("add_code", int(time.time()), args.code, args.label, t_from, t_until)
+    win = ""
+    if t_from or t_until:
+        win = " valid %s to %s" % (show_utc(t_from) if t_from else "now", show_utc(t_until) if t_until else "until used")
+    print("Registered code %r%s. It works once, typed at the door's keypad only." % (d["label"], win))
+    return 0
+
+
+def cmd_codes_list(args):
+    dev, _ = _connected(args)
+    rows = dev.call("list_codes")
+    if not rows:
+        print("No codes are registered.")
+    for r in rows:
+        if r.get("courier"):
+            print("%-24s courier (TOTP)" % r["label"])
+            continue
+        state = "unused" if r["used"] is None else ("used at %s" % show_utc(r["used"]) if r["used"] is not True else "used (clock was not set)")
+        win = ""
+        if r["from"] or r["until"]:
+            win = "  valid %s .. %s" % (show_utc(r["from"]) if r["from"] else "-", show_utc(r["until"]) if r["until"] else "-")
+        print("%-24s %s%s" % (r["label"], state, win))
+    return 0
+
+
+def cmd_codes_revoke(args):
+    dev, _ = _connected(args)
+    dev.call("revoke", int(time.time()), args.label)
+    print("Revoked %r: it is no longer accepted." % args.label)
+    return 0
+
+
+def cmd_courier_add(args):
+    import base64
+
+    dev, info = _connected(args)
+    secret = os.urandom(20)
+    dev.call("add_courier", int(time.time()), args.label, secret.hex())
+    b32 = base64.b32encode(secret).decode().rstrip("=")
+    uri = "otpauth://totp/Doorstep:%s?secret=%s&issuer=Doorstep&algorithm=SHA1&digits=6&period=30" % (args.label.replace(" ", "%20"), b32)
+    print("Courier %r registered. Give this to the courier ONCE (it is not stored on this PC):" % args.label)
+    print(uri)
+    try:
+        import qrcode
+
+        q = qrcode.QRCode(border=1)
+        q.add_data(uri)
+        q.print_ascii(invert=True)
+    except ImportError:
+        pass
+    return 0
+
+
+def _progress(i, n, rel):
+    width = 30
+    done = width * i // max(n, 1)
+    sys.stderr.write("\r[%s%s] %d/%d %s" % ("#" * done, "." * (width - done), i, n, rel[-40:].ljust(40)))
+    if i == n:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def cmd_pull(args):
+    from doorstep_tools.verify import verify
+
+    dev, info = _connected(args)
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    # The pulled folder must belong to this device.
+    dj = os.path.join(out, "device.json")
+    if os.path.exists(dj):
+        with open(dj) as f:
+            have = json.load(f)
+        if have.get("pub") != info["pub"]:
+            raise DeviceError("%s holds records of device %s, not %s: pull into another folder" % (out, have.get("dev"), info["dev"]))
+    man = dev.call("manifest")
+    want = []
+    for d in ("records", "photos", "quarantine"):
+        for name, size in man[d]:
+            rel = d + "/" + name
+            local = os.path.join(out, rel)
+            # Photos and closed segments never change: fetch what is new or has grown.
+            if not os.path.exists(local) or os.path.getsize(local) != size:
+                want.append(rel)
+    if want:
+        print("Pulling %d new or grown file(s) from %s" % (len(want), info["dev"]))
+        dev.fetch(want, out, _progress)
+    else:
+        print("Nothing new on the device.")
+    with open(dj, "w") as f:
+        json.dump({"pub": info["pub"], "dev": info["dev"]}, f)
+    head_path = os.path.join(out, "head.json")
+    last = None
+    if os.path.exists(head_path):
+        with open(head_path) as f:
+            last = json.load(f)
+    res = verify(out, pub=bytes.fromhex(info["pub"]), head=last)
+    for f in res.findings:
+        print(f)
+    if not res.ok:
+        print("The pulled log does NOT verify (%d problem(s)). The last good head is kept in %s; nothing was changed on the device." % (len(res.errors), head_path))
+        return 1
+    seq, h = res.head
+    with open(head_path + ".tmp", "w") as f:
+        json.dump({"seq": seq, "hash": h, "pulled_at": int(time.time())}, f)
+    os.replace(head_path + ".tmp", head_path)
+    dev.call("mark_pulled", seq, h)
+    print("OK: %d records up to seq %d verified and saved in %s." % (len(res.records), seq, out))
+    return 0
+
+
+def _guard(fn):
+    def run(args):
+        try:
+            return fn(args)
+        except (DeviceError, ValueError) as e:
+            print("doorstep %s: %s" % (args.cmd, e), file=sys.stderr)
+            return 1
+
+    return run
+
+
+def add_parser(sub):
+    def device(p):
+        p.add_argument("--device", required=True, help="sim:FOLDER, a serial port or socket://HOST:PORT")
+
+    p = sub.add_parser("provision", help="first-time set-up: device key, clock, configuration; pin the key")
+    device(p)
+    p.add_argument("--config", help="a JSON file with the configuration (wifi, mqtt, heartbeat_min, board, ...)")
+    p.add_argument("--wifi-ssid")
+    p.add_argument("--wifi-password")
+    p.add_argument("--mqtt", metavar="HOST[:PORT]")
+    p.add_argument("--mqtt-user")
+    p.add_argument("--mqtt-password")
+    p.add_argument("--heartbeat-min", type=int)
+    p.add_argument("--board", help="board profile (see docs/hardware.md)")
+    p.add_argument("--repin", action="store_true", help="accept a device whose key differs from the pinned one")
+    p.set_defaults(func=_guard(cmd_provision))
+
+    c = sub.add_parser("codes", help="register, list and revoke delivery codes")
+    csub = c.add_subparsers(dest="action", required=True)
+    a = csub.add_parser("add", help="register a one-time delivery code (4-12 digits)")
+    a.add_argument("code")
+    a.add_argument("--label", required=True)
+    a.add_argument("--from", dest="from_", help="valid from (UTC, e.g. 2026-06-25T09:00Z)")
+    a.add_argument("--until", help="valid until (UTC)")
+    device(a)
+    a.set_defaults(func=_guard(cmd_codes_add))
+    ls = csub.add_parser("list", help="labels, windows, used or not (never the codes)")
+    device(ls)
+    ls.set_defaults(func=_guard(cmd_codes_list))
+    r = csub.add_parser("revoke", help="stop accepting a code")
+    r.add_argument("label")
+    device(r)
+    r.set_defaults(func=_guard(cmd_codes_revoke))
+
+    co = sub.add_parser("courier", help="courier TOTP codes")
+    cosub = co.add_subparsers(dest="action", required=True)
+    ca = cosub.add_parser("add", help="make a TOTP secret for a courier and install it on the device")
+    ca.add_argument("--label", required=True)
+    device(ca)
+    ca.set_defaults(func=_guard(cmd_courier_add))
+
+    pl = sub.add_parser("pull", help="copy new records and photos from the device and verify them")
+    device(pl)
+    pl.add_argument("--out", required=True, help="the folder that keeps this device's log")
+    pl.set_defaults(func=_guard(cmd_pull))

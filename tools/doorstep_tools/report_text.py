@@ -1,0 +1,384 @@
+"""The report's words: times in UTC, what each record means, and the statements a
+homeowner (or a carrier's claims desk) reads first. Problems are stated, never smoothed over.
+"""
+
+import json
+from datetime import datetime, timezone
+
+from doorstep_tools.verify import ERROR
+
+DAY = 86400
+
+
+# ---------------------------------------------------------------------------
+# Words: times, durations and what each record means
+
+
+def is_time(v):
+    """A UTC time a record can carry (int seconds, year 1970 to 9999): anything else,
+    including null (clock not set), is shown as "clock not set"."""
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 253402300800
+
+
+def utc(t, fmt="%Y-%m-%d %H:%M:%S"):
+    return datetime.fromtimestamp(t, timezone.utc).strftime(fmt)
+
+
+def day_words(t):
+    d = datetime.fromtimestamp(t, timezone.utc)
+    return "%d %s" % (d.day, d.strftime("%B %Y"))
+
+
+def duration(s):
+    if not isinstance(s, (int, float)):
+        return "?"
+    s = int(s)
+    if s < 60:
+        return "%d s" % s
+    h, m = divmod(s // 60, 60)
+    if not h:
+        return "%d min" % m
+    if h >= 48:
+        return "%d days %d h" % divmod(h, 24)
+    return "%d h %d min" % (h, m) if m else "%d h" % h
+
+
+def uptime(ms):
+    if not isinstance(ms, int):
+        return "?"
+    s = ms // 1000
+    return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+
+
+class Clock:
+    """Times as sentences show them: HH:MM when the period is one day, else with the date."""
+
+    def __init__(self, start, end):
+        self.day = None
+        if start is not None and end is not None and utc(start, "%Y%m%d") == utc(end, "%Y%m%d"):
+            self.day = utc(start, "%Y%m%d")
+
+    def at(self, t):
+        return utc(t, "%H:%M") if utc(t, "%Y%m%d") == self.day else utc(t, "%d %b %Y %H:%M")
+
+    def row(self, row):
+        """When a row happened, for a sentence."""
+        if row.t is not None:
+            return self.at(row.t)
+        a, b = row.bounds
+        between = ""
+        if a is not None and b is not None:
+            between = ", between %s and %s" % (self.at(a), self.at(b))
+        elif a is not None:
+            between = ", after %s" % self.at(a)
+        elif b is not None:
+            between = ", before %s" % self.at(b)
+        return "an unknown time (clock not set: boot %s, %s after start%s)" % (row.rec.get("boot"), uptime(row.rec.get("ms")), between)
+
+
+def period_words(start, end):
+    """'between 09:00 and 18:00 UTC on 25 June 2026' (24:00 for the end of a day)."""
+    e = end + 1 if end % 60 == 59 else end  # the end of a day or minute reads as the next minute
+    same_day = utc(start, "%Y%m%d") == utc(e - 1, "%Y%m%d")
+    end_hm = "24:00" if same_day and e % DAY == 0 else utc(e, "%H:%M")
+    if same_day:
+        return "between %s and %s UTC on %s" % (utc(start, "%H:%M"), end_hm, day_words(start))
+    return "between %s UTC on %s and %s UTC on %s" % (utc(start, "%H:%M"), day_words(start), utc(e, "%H:%M"), day_words(e))
+
+
+OUTCOMES = {
+    "accepted": "accepted",
+    "wrong": "refused: wrong code",
+    "used": "refused: a code that had already been used",
+    "expired": "refused: the code had expired",
+    "not_yet_valid": "refused: the code was not valid yet",
+    "no_clock": "refused: the doorbell's clock was not set",
+    "invalid": "refused: too many digits",
+    "locked": "refused: typed while the keypad was locked",
+    "fail_closed": "refused: the doorbell could not write records (fails closed)",
+    "unavailable": "refused: the list of codes on the doorbell is damaged",
+}
+
+COUNT_WORDS = {"attempt": "code attempt(s)", "ring": "ring(s)", "boot": "start(s)", "relay_refused": "relay refusal(s)", "lockout_start": "lockout(s)"}
+
+REQUEST_WORDS = {"submit": "submit a code", "reveal": "read a code", "list": "list codes", "export": "export codes", "other": "do something with codes"}
+
+
+def describe(rec):
+    """One line saying what a record means, in words for the homeowner. Never fails: a
+    damaged or forged record (fields of the wrong type) is shown as its raw fields."""
+    try:
+        return _describe(rec)
+    except (TypeError, ValueError, OverflowError, OSError, AttributeError):
+        return "Event %r: %s" % (rec.get("ev"), json.dumps(_fields(rec), sort_keys=True, default=str))
+
+
+def _fields(rec):
+    return {k: v for k, v in rec.items() if k not in ("v", "dev", "seq", "boot", "t", "tq", "ms", "ev", "prev", "sig", "photo")}
+
+
+def _describe(rec):
+    ev = rec.get("ev")
+    g = rec.get
+    if ev == "genesis":
+        return "Doorbell set up: its signing key was made (device %s)" % g("dev")
+    if ev == "boot":
+        how = "the run before ended cleanly" if g("clean") else "the run before did NOT end cleanly (power cut, crash or watchdog)"
+        s = "Doorbell started (boot %s, reason: %s; %s)" % (g("boot"), g("reason"), how)
+        for k, what in (("config_err", "configuration problem"), ("codes_err", "the code list could not be read")):
+            if g(k):
+                s += "; %s: %s" % (what, g(k))
+        return s
+    if ev == "ring":
+        return "Bell rung"
+    if ev == "attempt":
+        s = "Code typed at the keypad (%s digits): %s" % (g("digits"), OUTCOMES.get(g("outcome"), "outcome %r" % g("outcome")))
+        if g("label"):
+            s += " - code '%s'" % g("label")
+        if isinstance(g("used_at"), int):
+            s += " (used before at %s UTC)" % utc(g("used_at"))
+        if g("relay_suspected"):
+            s += "; typed during or just after an intercom call (possible relay, flagged)"
+        return s
+    if ev == "relay_refused":
+        if g("channel") == "keypad":
+            why = "the intercom was in use" if g("reason") == "intercom_active" else "the intercom had just been used"
+            return "Code typed at the keypad (%s digits) REFUSED as a possible relay: %s" % (g("digits"), why)
+        s = "A request over %s to %s was refused (codes are accepted only at the keypad)" % (g("channel"), REQUEST_WORDS.get(g("request"), "do something with codes"))
+        if g("tones"):
+            s += "; %s DTMF tones heard" % g("tones")
+        if g("suppressed"):
+            s += "; %s more such requests in the 10 s before were counted, not recorded" % g("suppressed")
+        return s
+    if ev == "lockout_start":
+        s = "Keypad LOCKED for %s after repeated wrong codes (level %s)" % (duration(g("duration_s") or 0), g("level"))
+        return s + "; the lockout was still running when the doorbell restarted" if g("resumed") else s
+    if ev == "lockout_end":
+        return "Keypad lockout ended (%s key presses refused during it)" % (g("refused") or 0)
+    if ev == "heartbeat":
+        counts = g("counts") or {}
+        what = ", ".join("%s %s" % (n, COUNT_WORDS.get(k, k)) for k, n in sorted(counts.items())) or "nothing"
+        s = "Heartbeat: running; since the last heartbeat: %s" % what
+        free = g("free")
+        if isinstance(free, int):
+            s += "; %d MB flash free" % (free >> 20) if free >= 10 << 20 else "; %d kB flash free" % (free >> 10)
+        return s
+    if ev == "time_set":
+        old = "not set" if g("old") is None else utc(g("old")) + " UTC"
+        new = "?" if not isinstance(g("new"), int) else utc(g("new")) + " UTC"
+        return "Clock set from %s to %s (source: %s)" % (old, new, g("source"))
+    if ev == "code_added":
+        if g("courier"):
+            return "Courier code '%s' installed" % g("label")
+        win = ""
+        if g("from") is not None:
+            win += " from %s UTC" % utc(g("from"))
+        if g("until") is not None:
+            win += " until %s UTC" % utc(g("until"))
+        return "Delivery code '%s' registered%s" % (g("label"), win)
+    if ev == "code_revoked":
+        return "Delivery code '%s' revoked" % g("label")
+    if ev == "camera_fault":
+        return "Camera fault: %s" % (g("error") or g("err") or g("photo_err") or "no details")
+    if ev == "recovered":
+        return "At start-up the doorbell found a record torn by a power cut (%s bytes) and kept it aside in %s" % (g("bytes"), g("file"))
+    if ev == "photo_pruned":
+        return "Flash nearly full: the photos of records %s were deleted on the doorbell" % ", ".join(str(s) for s in g("seqs") or [])
+    if ev == "records_pruned":
+        return "Flash nearly full: records %s to %s (already pulled) were deleted on the doorbell" % (g("from"), g("to"))
+    return "Event %r: %s" % (ev, json.dumps(_fields(rec), sort_keys=True))
+
+
+# ---------------------------------------------------------------------------
+# Sentences
+
+
+KNOWN = ("genesis", "boot", "ring", "attempt", "relay_refused", "lockout_start", "lockout_end", "heartbeat", "time_set",
+         "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned")
+RINGS_IN_LEAD = 5  # more rings than this are listed one by one below the lead
+
+
+def statements(f):
+    """(lead, [(kind, sentence)]): the lead sentence, then every detail worth stating.
+
+    kind is "alert" for what weakens the evidence or needs attention, else "info".
+    The lead reads like: "Between 09:00 and 18:00 UTC on 25 June 2026 the doorbell was
+    running (heartbeats every 60 min, no gap); no delivery code was typed at the door;
+    the bell was rung once at 10:03 (photo 1)."
+    """
+    clock = Clock(f.start, f.end)
+    out = []
+    n_err = len(f.result.errors)
+    if n_err:
+        out.append(("alert", "The log FAILED verification: %d problem(s) were found (listed under Verification). Records marked FAILED may have been altered or forged; do not rely on them." % n_err))
+    if not f.pinned:
+        out.append(("alert", "No pinned key was found (device.json or --key): the log was checked against the key in its own first record. Compare the key at the end of this report with the one shown when the doorbell was set up."))
+    if f.log_first is None:
+        out.append(("alert", "None of the %d records has a time: the doorbell's clock was never set, so they cannot be placed in a period. All are listed below with their boot and time since start." % len(f.rows)))
+        return "The doorbell's clock was never set in this log: its records have no time.", out
+    where = period_words(f.start, f.end)
+    if not f.rows:
+        out.append(("alert", "No records at all fall %s." % where))
+    running = _running(f, clock, out)
+    # With a gap, "no code was typed" is only known for the time the doorbell was recording.
+    qual = " while it was recording" if f.gaps else ""
+    codes = _codes(f, clock, out, qual)
+    bell = _rings(f, clock, out, qual)
+    _other(f, clock, out)
+    lead = where[0].upper() + where[1:]
+    if f.log_last["t"] < f.start or f.log_first["t"] > f.end:
+        return "%s %s, so it cannot say whether a code was typed or the bell rung." % (lead, running), out
+    return "%s %s; %s; %s." % (lead, running, codes, bell), out
+
+
+def _running(f, clock, out):
+    """Was the doorbell running? Gaps between verified records, restarts, the log's ends."""
+    boots = f.of("boot")
+    every = "heartbeats every %d min" % (f.period_s // 60)
+    for r in f.of("genesis"):
+        out.append(("info", "The doorbell was set up at %s: the log starts there%s." % (clock.row(r), _failed(r))))
+    for g in f.gaps:
+        out.append(("alert", gap_sentence(g, f, clock)))
+    for b in boots:
+        out.append(("info" if b.rec.get("clean") or b.rec.get("boot") == 1 else "alert", restart_sentence(b, f, clock)))
+    hb = f.of("heartbeat")
+    if hb:
+        out.append(("info", "%d heartbeat%s in this period (one is due every %d min: %s)." % (len(hb), "" if len(hb) == 1 else "s", f.period_s // 60, f.period_source)))
+    if f.log_last["t"] < f.start or f.log_first["t"] > f.end:
+        return "this log does not cover that period at all (its records run from %s to %s UTC)" % (utc(f.log_first["t"], "%Y-%m-%d %H:%M"), utc(f.log_last["t"], "%Y-%m-%d %H:%M"))
+    a, b = _around(f)
+    if not f.rows and not f.gaps and a and b:
+        out.append(("info", "The doorbell's records just before and after this period, at %s and %s, are less than %s apart: it was running, and nothing happened at the door." % (clock.at(a["t"]), clock.at(b["t"]), duration(f.limit_s))))
+    if f.gaps:
+        return "the doorbell was NOT seen running the whole time (%s; %d gap%s, see below)" % (every, len(f.gaps), "" if len(f.gaps) == 1 else "s")
+    restarts = [b for b in boots if b.rec.get("boot") != 1]  # boot 1 is the first start after set-up
+    if restarts:
+        return "the doorbell was running (%s, no gap), but it restarted %s (see below)" % (every, times(len(restarts)))
+    return "the doorbell was running (%s, no gap)" % every
+
+
+def _codes(f, clock, out, qual=""):
+    """Codes typed at the keypad, whatever became of them (the digits are never recorded)."""
+    typed = [r for r in f.rows if r.ev == "attempt" or (r.ev == "relay_refused" and r.rec.get("channel") == "keypad")]
+    if not typed:
+        return "no delivery code was typed at the door" + qual
+    acc = [r for r in typed if r.ev == "attempt" and r.rec.get("outcome") == "accepted"]
+    for r in typed:
+        what = describe(r.rec).replace("Code typed at the keypad", "a code was typed at the keypad")
+        out.append(("info" if r in acc else "alert", "At %s: %s (%s)." % (clock.row(r), what, _photo_ref(r))))
+    return "a code was typed at the door %s (%d accepted, %d refused)" % (times(len(typed)), len(acc), len(typed) - len(acc))
+
+
+def _rings(f, clock, out, qual=""):
+    rings = f.of("ring")
+    if not rings:
+        return "the bell was not rung" + qual
+    if len(rings) > RINGS_IN_LEAD:
+        for r in rings:
+            out.append(("info", "At %s the bell was rung (%s)." % (clock.row(r), _photo_ref(r))))
+        return "the bell was rung %d times (each listed below)" % len(rings)
+    return "the bell was rung %s at %s" % (times(len(rings)), ", ".join("%s (%s)" % (clock.row(r), _photo_ref(r)) for r in rings))
+
+
+def _other(f, clock, out):
+    """Lockouts, remote requests, camera faults, clock, recovery, pruning, code changes."""
+    for r in f.rows:
+        ev, at = r.ev, clock.row(r)
+        if ev == "lockout_start":
+            out.append(("alert", "At %s the keypad was locked for %s after repeated wrong codes (%s)." % (at, duration(r.rec.get("duration_s") or 0), _photo_ref(r))))
+        elif ev == "lockout_end":
+            out.append(("info", "At %s the keypad lockout ended (%s key presses refused during it)%s." % (at, r.rec.get("refused") or 0, _failed(r))))
+        elif ev == "relay_refused" and r.rec.get("channel") != "keypad":
+            out.append(("alert", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
+        elif ev in ("camera_fault", "recovered", "photo_pruned", "records_pruned"):
+            out.append(("alert", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
+        elif ev in ("time_set", "code_added", "code_revoked") or ev not in KNOWN:
+            out.append(("info", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
+        if r.photo_problem and (r.rec.get("photo_flag") or r.rec.get("photo", False) is None):
+            out.append(("alert", "Camera problem at %s (%s): %s." % (at, ev, r.photo_problem)))
+    untimed = [r for r in f.rows if r.t is None]
+    if untimed:
+        out.append(("alert", "%d record%s had no time because the doorbell's clock was not set; they are shown as \"clock not set\" with their boot and time since start, in their place in the chain." % (len(untimed), "" if len(untimed) == 1 else "s")))
+    for fd in f.result.findings:
+        if fd.level != ERROR and fd.text.startswith("torn tail"):
+            out.append(("alert", "The pulled log ends with a torn record: %s." % fd.text))
+
+
+def _around(f):
+    """The last verified timed record before the period and the first after it."""
+    bad = {fd.seq for fd in f.result.errors}
+    before = after = None
+    for r in f.result.records:
+        if is_time(r.get("t")) and r.get("seq") not in bad:
+            if r["t"] < f.start:
+                before = r
+            elif r["t"] > f.end and after is None:
+                after = r
+    return before, after
+
+
+def times(n):
+    return {1: "once", 2: "twice"}.get(n, "%d times" % n)
+
+
+def _lc(s):
+    return s[:1].lower() + s[1:]
+
+
+def _failed(row):
+    return "" if row.ok else " - this record FAILED verification"
+
+
+def _photo_ref(row):
+    if row.photo_no:
+        ref = "photo %d" % row.photo_no
+        if row.photo_problem:
+            ref += ": " + row.photo_problem
+    else:
+        ref = row.photo_problem or "no photo"
+    if not row.ok:
+        ref += "; this record FAILED verification"
+    return ref
+
+
+def restart_sentence(b, f, clock):
+    rec = b.rec
+    prev = _last_timed_before(f.result.records, rec)
+    if rec.get("boot") == 1:
+        return "The doorbell started for the first time at %s, after it was set up%s." % (clock.row(b), _failed(b))
+    clean = "the run before ended cleanly" if rec.get("clean") else "the run before did not end cleanly (power cut, crash or watchdog)"
+    since = ""
+    if prev is not None and b.t is not None:
+        since = "; its last record before was at %s, so it was not recording for up to %s" % (clock.at(prev["t"]), duration(b.t - prev["t"]))
+    return "The doorbell restarted at %s (boot %s, reason: %s; %s%s)%s." % (clock.row(b), rec.get("boot"), rec.get("reason"), clean, since, _failed(b))
+
+
+def _last_timed_before(recs, rec):
+    """The last record with a time of an earlier boot: when the doorbell was last seen."""
+    prev = None
+    for r in recs:
+        if r is rec:
+            return prev
+        if is_time(r.get("t")) and r.get("boot") != rec.get("boot"):
+            prev = r
+    return None
+
+
+def gap_sentence(g, f, clock):
+    notes = []
+    if g.untimed:
+        notes.append("%d record%s in between had no time: clock not set" % (g.untimed, "" if g.untimed == 1 else "s"))
+    if g.unverified:
+        notes.append("%d record%s in between FAILED verification and do not count" % (g.unverified, "" if g.unverified == 1 else "s"))
+    note = " (%s)" % "; ".join(notes) if notes else ""
+    if g.a is None and g.b is None:
+        return "No record with a time in this log passed verification: nothing shows the doorbell running in this period%s." % note
+    if g.a is None:
+        return "The log begins at %s: there is no record of the doorbell before that in this period%s." % (clock.at(g.b["t"]), note)
+    if g.b is None:
+        return "The log ends at %s (the last record pulled): nothing later in this period is in it%s. Pull again to see later events." % (clock.at(g.a["t"]), note)
+    why = "the doorbell was off or could not record"
+    if g.b.get("ev") == "boot":
+        why += "; it restarted at %s" % clock.at(g.b["t"])
+    return "GAP: no record for %s, from %s to %s (heartbeats are due every %d min): %s%s." % (
+        duration(g.b["t"] - g.a["t"]), clock.at(g.a["t"]), clock.at(g.b["t"]), f.period_s // 60, why, note)

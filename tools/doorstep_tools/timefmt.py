@@ -1,0 +1,21 @@
+"""UTC times as the homeowner types and reads them."""
+
+from datetime import datetime, timezone
+
+_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+
+def parse_utc(text):
+    """UTC Unix seconds from '2026-06-25', '2026-06-25T09:00Z' or '2026-06-25T09:00:00Z'."""
+    for fmt in _FORMATS:
+        try:
+            return int(datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp())
+        except ValueError:
+            pass
+    raise ValueError("%r is not a UTC time: write it like 2026-06-25T09:00Z or 2026-06-25" % text)
+
+
+def show_utc(t, fmt="%Y-%m-%d %H:%M:%S UTC"):
+    if t is None:
+        return "clock not set"
+    return datetime.fromtimestamp(t, timezone.utc).strftime(fmt)
