@@ -87,7 +87,9 @@ class ScenarioItem(pytest.Item):
             code = (
                 "import sys\nsys.path.insert(0, '/lib')\n"
                 "from %s import %s as f\nr = f()\n"
-                "if type(r).__name__ == 'generator':\n    await r\n" % (self.module, self.func)
+                "if type(r).__name__ == 'generator':\n    await r\n"
+                # let cancelled tasks finish here, not in the next test's VM
+                "import asyncio\nawait asyncio.sleep_ms(30)\n" % (self.module, self.func)
             )
             _VM.get().run(code, bundles=("firmware", "tests"), timeout=300)
 

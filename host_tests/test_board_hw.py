@@ -97,7 +97,6 @@ def device(fake_hardware, tmp_path):
     import json
 
     from doorstep.board import startup
-    from doorstep.provision import provision
     from doorstep.storage import Storage
 
     machine = sys.modules["machine"]

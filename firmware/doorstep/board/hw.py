@@ -205,3 +205,8 @@ def ram():
     except (AttributeError, OSError):
         pass
     return {"heap_free": free, "heap_used": used, "psram": free + used > 1024 * 1024, "idf_largest": largest}
+
+
+def set_clock(t, quality="host"):
+    """Set the RTC to UTC seconds t (for `doorstep provision`, run on the device)."""
+    clock.RtcClock(machine.RTC()).set(t, quality)

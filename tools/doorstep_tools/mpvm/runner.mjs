@@ -9,6 +9,7 @@
 // "collect": [PREFIX...] in a run request returns every file under those prefixes after the run.
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import readline from "node:readline";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 
 const bundles = new Map();
 let vm = null;
@@ -41,16 +42,29 @@ function collect(FS, prefix, acc) {
   }
 }
 
-async function run(req) {
+// Each VM lives in its own worker thread, terminated after its run: timers and tasks a
+// test leaves behind die with it instead of firing into the next test's VM.
+function run(req) {
+  return new Promise((resolve) => {
+    const files = [];
+    for (const name of req.bundles || []) files.push(bundles.get(name));
+    const w = new Worker(new URL(import.meta.url), { workerData: { req, files } });
+    let done = false;
+    w.on("message", (reply) => { done = true; resolve(reply); w.terminate(); });
+    w.on("error", (e) => { if (!done) { done = true; resolve({ id: req.id, ok: false, error: "MicroPython VM crashed: " + e, out: "" }); } });
+    w.on("exit", () => { if (!done) { done = true; resolve({ id: req.id, ok: false, error: "MicroPython VM exited", out: "" }); } });
+  });
+}
+
+async function runInThisThread(req, bundleFiles) {
   const out = [];
-  vm = null; // only the newest VM works: drop the old one first
   vm = await loadMicroPython({
     heapsize: req.heapsize || 2 * 1024 * 1024,
     linebuffer: false,
     stdout: (b) => out.push(Buffer.from(b)),
     stderr: (b) => out.push(Buffer.from(b)),
   });
-  for (const name of req.bundles || []) writeAll(vm.FS, bundles.get(name));
+  for (const files of bundleFiles) writeAll(vm.FS, files);
   writeAll(vm.FS, req.files);
   const reply = { id: req.id, ok: true };
   try {
@@ -67,6 +81,9 @@ async function run(req) {
   return reply;
 }
 
+if (!isMainThread) {
+  runInThisThread(workerData.req, workerData.files).then((reply) => parentPort.postMessage(reply));
+} else {
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
 let queue = Promise.resolve();
 rl.on("line", (line) => {
@@ -86,3 +103,4 @@ rl.on("line", (line) => {
   });
 });
 rl.on("close", () => queue.then(() => process.exit(0)));
+}

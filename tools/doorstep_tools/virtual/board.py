@@ -89,7 +89,10 @@ class VirtualCamera:
         if m == "none":
             return None
         if m == "slow":
-            await sleep_ms(60000)
+            # short sleeps: a cancelled capture ends at once instead of waking a minute later
+            # (in the WASM runtime a late timer would fire into the next test's VM)
+            for _ in range(6000):
+                await sleep_ms(10)
         if m == "frozen" and self.last is not None:
             return self.last
         self.n += 1

@@ -51,6 +51,8 @@ class VirtualDevice:
             await self.tick(min(step, end - self.board.clock.ms))
 
     async def press(self, keys, gap_ms=250):
+        for _ in range(5):  # the scanner sees the idle keypad before the first press
+            await self.tick()
         for ch in keys:
             self.board.keypad.press(ch)
             await self.advance(gap_ms)
