@@ -159,6 +159,11 @@ class I2C:
         return sorted(sim.devices)
 
 
+class SoftI2C(I2C):
+    def __init__(self, scl=None, sda=None, freq=400000, **kw):
+        I2C.__init__(self, -1, scl, sda, freq)
+
+
 class PWM:
     def __init__(self, pin, freq=None, duty_u16=None, **kw):
         self.pin = pin

@@ -116,7 +116,9 @@ def make_keypad(hw):
     """The keypad backend for a resolved profile (also used by boot.py for safe mode)."""
     Pin = machine.Pin
     if hw["keypad"] == "pcf8574":
-        i2c = machine.I2C(0, scl=Pin(hw["scl"]), sda=Pin(hw["sda"]), freq=hw["i2c_hz"])
+        # Bit-banged I2C: the camera driver owns a hardware I2C port for its sensor (SCCB),
+        # and a PCF8574 needs only a few bytes per scan at 100 kHz.
+        i2c = machine.SoftI2C(scl=Pin(hw["scl"]), sda=Pin(hw["sda"]), freq=hw["i2c_hz"])
         return matrix.Pcf8574Matrix(i2c, hw["pcf_addr"], hw["pcf_rows"], hw["pcf_cols"])
     rows = [Pin(n, Pin.OPEN_DRAIN, value=1) for n in hw["rows"]]
     cols = [Pin(n, Pin.IN, Pin.PULL_UP) for n in hw["cols"]]
