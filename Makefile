@@ -18,6 +18,8 @@ $(VENV)/.installed: requirements.txt tools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install -q --disable-pip-version-check -e tools
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --target $(VENV)/mpy-stubs \
+		micropython-esp32-stubs==1.27.0.post1 micropython-stdlib-stubs==1.27.0.post2
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
