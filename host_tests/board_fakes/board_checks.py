@@ -704,19 +704,6 @@ async def check_app_runs_on_the_real_board_code():
     provision(st, rng, 1767225600, "host", "0" * 64)
     app = App(st, board, unhexlify(public_info(st)[0]))
     board.set_time = app.set_time
-    import sys
-
-    if sys.implementation.name == "micropython":
-        # App._photo bounds the camera with asyncio.wait_for_ms, which never returns in the
-        # WebAssembly VM (see host_tests/test_mqtt.py); take the board's frame directly there.
-        from doorstep.records import PHOTO_EVENTS
-
-        async def photo(ev):
-            if ev["ev"] not in PHOTO_EVENTS:
-                return None, None
-            return await board.camera.capture(), None
-
-        app._photo = photo
     t = _Ticks()
     board.clock.ticks_ms = t
     led = sim.pins[hw["led"]]
