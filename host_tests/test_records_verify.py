@@ -172,3 +172,35 @@ def test_torn_tail_is_a_notice_not_an_error(log):
     res = verify(str(log))
     assert res.ok
     assert any(f.level == "notice" and "torn tail: 50 bytes" in f.text for f in res.findings)
+
+
+def test_pruned_photos_verify_and_say_why(tmp_path):
+    from scenarios.prune import photo_pressure
+
+    root = str(tmp_path)
+    asyncio.run(photo_pressure(root))
+    res = verify(root)
+    assert res.ok, [str(f) for f in res.findings]
+    gone = [s for r in res.records if r["ev"] == "photo_pruned" for s in r["seqs"]]
+    assert gone and all(not os.path.exists(os.path.join(root, "photos", "%d.jpg" % s)) for s in gone)
+    # The same missing photo without a photo_pruned record is an error.
+    os.remove(os.path.join(root, "photos", "%d.jpg" % res.records[-1]["seq"]))
+    bad = verify(root)
+    assert not bad.ok and any(f.seq == res.records[-1]["seq"] for f in bad.findings), [str(f) for f in bad.findings]
+
+
+def test_pruned_segments_verify_from_the_records_pruned_hash(tmp_path):
+    from scenarios.prune import record_pressure
+
+    root = str(tmp_path)
+    dev, _hashes = asyncio.run(record_pressure(root))
+    assert not verify(root).ok  # without genesis, only the pinned key can check the rest
+    pub = dev.app.pub  # as pinned on the homeowner's PC at provisioning
+    res = verify(root, pub=pub)
+    assert res.ok, [str(f) for f in res.findings]
+    assert res.records[0]["seq"] == 8
+    assert any("records 0 to 7 were pruned" in str(f) for f in res.findings), [str(f) for f in res.findings]
+    # Deleting the next segment too, without a record saying so, is caught.
+    os.remove(os.path.join(root, "records", "00000008.jsonl"))
+    bad = verify(root, pub=pub)
+    assert not bad.ok, [str(f) for f in bad.findings]

@@ -86,7 +86,13 @@ def manifest(storage):
 
 
 def mark_pulled(storage, seq, head):
-    """The host holds the log up to seq (hash head): segments up to it may be pruned later."""
+    """The host holds the log up to seq (hash head): segments up to it may be pruned later.
+
+    Refused unless head is this device's record seq: a wrong claim must not free records
+    the homeowner does not hold.
+    """
+    if not isinstance(seq, int) or Ledger(storage).hash_of(seq) != head:
+        raise ValueError("the pulled copy does not match this device's record %s: nothing was marked as pulled" % seq)
     storage.write_json(PULLED_FILE, {"seq": seq, "hash": head})
     return {"seq": seq}
 

@@ -45,6 +45,24 @@ class Ledger:
     def segments(self):
         return [DIR + "/" + n for n in self.storage.listdir(DIR) if n.endswith(".jsonl")]
 
+    def hash_of(self, seq):
+        """Hash of record `seq` as stored here, or None when it is not on this device."""
+        seg = None
+        for name in self.segments():
+            if int(name[len(DIR) + 1 : -6]) <= seq:
+                seg = name
+        if seg is None:
+            return None
+        with self.storage.open(seg, "rb") as f:
+            while True:
+                line = f.readline()
+                if line[-1:] != b"\n":
+                    return None
+                if line.startswith(b'{') and (b'"seq":%d,' % seq) in line:
+                    rec = json.loads(line)
+                    if rec.get("seq") == seq:
+                        return line_hash(line[:-1])
+
     def _scan(self):
         segs = self.segments()
         if not segs:

@@ -1,5 +1,7 @@
 """Flash that can lose power: cut after N more bytes, or refuse writes as a full chip."""
 
+import os
+
 from doorstep.storage import Storage
 
 
@@ -8,13 +10,17 @@ class PowerCut(Exception):
 
 
 class _CutFile:
+    quota = None  # a SmallFlash, when the chip has a size
+
     def __init__(self, f, storage):
         self.f = f
         self.s = storage
 
     def write(self, data):
         s = self.s
-        if s.fail:
+        if self.quota is not None:
+            self.f.flush()  # so the file's own unflushed bytes count as used
+        if s.fail or (self.quota is not None and self.quota.free_bytes() < len(data)):
             raise OSError(28, "no space left on device")
         if s.budget is not None:
             if s.budget <= 0:
@@ -68,3 +74,31 @@ class CutStorage(Storage):
     def remove(self, rel):
         self._alive()
         super().remove(rel)
+
+
+class SmallFlash(CutStorage):
+    """Storage on a chip of `capacity` bytes: free_bytes() shrinks as files grow, and a
+    write that does not fit fails as a full flash does (OSError 28)."""
+
+    def __init__(self, root, capacity):
+        super().__init__(root)
+        self.capacity = capacity
+
+    def used(self, rel=""):
+        n = 0
+        for name in self.listdir(rel):
+            sub = rel + "/" + name if rel else name
+            if os.stat(self.path(sub))[0] & 0x4000:
+                n += self.used(sub)
+            else:
+                n += self.size(sub)
+        return n
+
+    def free_bytes(self):
+        return self.capacity - self.used()
+
+    def open(self, rel, mode="rb"):
+        f = super().open(rel, mode)
+        if isinstance(f, _CutFile):
+            f.quota = self
+        return f
