@@ -44,7 +44,8 @@ def cmd_verify(args):
     if res.ok:
         print("OK: %d records verified (seq %d to %d), signatures, chain and photos intact." % (n, res.records[0]["seq"], res.head[0]))
         return 0
-    print("FAILED: %d problem(s) found in %d records. Do not rely on this log as it is." % (len(res.errors), n))
+    print("FAILED: %d problem(s) found in %d records. Do not rely on this log as it is: keep the folder unchanged (it may be "
+          "evidence) and, if it came from `doorstep pull`, pull a fresh copy into a new folder and verify that." % (len(res.errors), n))
     return 1
 
 

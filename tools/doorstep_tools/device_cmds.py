@@ -163,8 +163,8 @@ def pinned_check(dev, info):
     prof = load_profiles().get(dev.name)
     if prof and info and prof["pub"] != info["pub"]:
         raise DeviceError(
-            "the device at %s has key %s, not the pinned key %s (device %s). It may be a different or reset device. "
-            "If you replaced it on purpose, run `doorstep provision --device %s --repin`." % (dev.name, info["dev"], prof["dev"], prof["dev"], dev.name)
+            "the device at %s is device %s, not device %s whose key you pinned. It may be a different or reset device: "
+            "nothing was done. If you replaced it on purpose, run `doorstep provision --device %s --repin`." % (dev.name, info["dev"], prof["dev"], dev.name)
         )
     return prof
 
@@ -172,6 +172,10 @@ def pinned_check(dev, info):
 # Subcommands
 
 def _config_from(args):
+    """The configuration given by --config and the flags, or None if none was given."""
+    given = args.config or args.heartbeat_min is not None or args.board or args.wifi_ssid or args.wifi_password or args.mqtt
+    if not given:
+        return None
     cfg = {}
     if args.config:
         try:
@@ -203,12 +207,18 @@ def cmd_provision(args):
     prof = load_profiles().get(dev.name)
     if prof and info and prof["pub"] != info["pub"] and not args.repin:
         pinned_check(dev, info)
-    res = dev.call("provision", int(time.time()), _config_from(args), "")
+    cfg = _config_from(args)
+    if info and info["next_seq"] > 0 and cfg is None:
+        res = info  # already provisioned: pin it, and keep its configuration (Wi-Fi...) as it is
+    else:
+        res = dev.call("provision", int(time.time()), cfg or {}, "")
     if prof and prof["pub"] != res["pub"] and not args.repin:
         raise DeviceError("the device made a new key although one is pinned: run with --repin to accept it")
     save_profile(dev.name, {"pub": res["pub"], "dev": res["dev"], "pinned_at": int(time.time())})
     print("Device %s is provisioned. Its public key (keep this fingerprint with your records):" % res["dev"])
     print("  " + fingerprint(res["pub"]))
+    if res is info:
+        print("Its configuration was left as it was (give --config or --wifi-ssid ... to change it).")
     print("Pinned in %s. Next: `doorstep codes add CODE --label NAME --device %s`." % (_profiles_path(), args.device))
     return 0
 
@@ -228,12 +238,26 @@ def _window(args):
     return t_from, t_until
 
 
+def _read_code(args):
+    """The code from the command line, or with `-` from stdin (no echo at a terminal),
+    which keeps it out of the shell history and the process list."""
+    if args.code != "-":
+        return args.code
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Code (not shown): ").strip()
+    return sys.stdin.readline().strip()
+
+
 def cmd_codes_add(args):
-    if not (args.code.isascii() and args.code.isdigit() and 4 <= len(args.code) <= 12):
+    code = _read_code(args)
+    if not (code.isascii() and code.isdigit() and 4 <= len(code) <= 12):
         raise DeviceError("a delivery code must be 4 to 12 digits (0-9). Nothing was registered.")
     t_from, t_until = _window(args)
     dev, _ = _connected(args)
-    d = dev.call("add_code", int(time.time()), args.code, args.label, t_from, t_until)
+    d = dev.call("add_code", int(time.time()), code, args.label, t_from, t_until)
+    code = None
     win = ""
     if t_from or t_until:
         win = " valid %s to %s" % (show_utc(t_from) if t_from else "now", show_utc(t_until) if t_until else "until used")
@@ -260,6 +284,8 @@ def cmd_codes_list(args):
 
 def cmd_codes_revoke(args):
     dev, _ = _connected(args)
+    if not any(r["label"] == args.label for r in dev.call("list_codes")):
+        raise DeviceError("no code has the label %r: `doorstep codes list --device %s` shows the labels" % (args.label, args.device))
     dev.call("revoke", int(time.time()), args.label)
     print("Revoked %r: it is no longer accepted." % args.label)
     return 0
@@ -295,12 +321,44 @@ def _progress(i, n, rel):
     sys.stderr.flush()
 
 
+ASIDE = ".before-pull"  # the copies a pull replaces, kept until the new log verifies
+
+
+def _move(src, dst):
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    os.replace(src, dst)
+
+
+def _undo(out, rels, rejected=None):
+    """Put the copies set aside back. With `rejected`, what the device sent is moved there."""
+    aside = os.path.join(out, ASIDE)
+    for rel in rels:
+        local, old = os.path.join(out, rel), os.path.join(aside, rel)
+        if os.path.exists(local) and rejected:
+            _move(local, os.path.join(rejected, rel))
+        if os.path.exists(old):
+            _move(old, local)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _interrupted(out):
+    """Files set aside by a pull that never finished: they are the last verified copies."""
+    aside = os.path.join(out, ASIDE)
+    rels = []
+    for base, _, names in os.walk(aside):
+        rels += [os.path.relpath(os.path.join(base, n), aside) for n in names]
+    return rels
+
+
 def cmd_pull(args):
     from doorstep_tools.verify import verify
 
-    dev, info = _connected(args)
     out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise DeviceError("%s is a file: give --out the folder that keeps this device's log (a new folder for a first pull)" % out)
+    dev, info = _connected(args)
     os.makedirs(out, exist_ok=True)
+    _undo(out, _interrupted(out))
     # The pulled folder must belong to this device.
     dj = os.path.join(out, "device.json")
     if os.path.exists(dj):
@@ -317,24 +375,40 @@ def cmd_pull(args):
             # Photos and closed segments never change: fetch what is new or has grown.
             if not os.path.exists(local) or os.path.getsize(local) != size:
                 want.append(rel)
-    if want:
-        print("Pulling %d new or grown file(s) from %s" % (len(want), info["dev"]))
-        dev.fetch(want, out, _progress)
-    else:
-        print("Nothing new on the device.")
-    with open(dj, "w") as f:
-        json.dump({"pub": info["pub"], "dev": info["dev"]}, f)
-    head_path = os.path.join(out, "head.json")
-    last = None
-    if os.path.exists(head_path):
-        with open(head_path) as f:
-            last = json.load(f)
-    res = verify(out, pub=bytes.fromhex(info["pub"]), head=last)
+    # A log shortened or rewritten on the device must not replace the copy already here.
+    for rel in want:
+        if os.path.exists(os.path.join(out, rel)):
+            _move(os.path.join(out, rel), os.path.join(out, ASIDE, rel))
+    try:
+        if want:
+            print("Pulling %d new or grown file(s) from %s" % (len(want), info["dev"]))
+            dev.fetch(want, out, _progress)
+        else:
+            print("Nothing new on the device.")
+        head_path = os.path.join(out, "head.json")
+        last = None
+        if os.path.exists(head_path):
+            with open(head_path) as f:
+                last = json.load(f)
+        res = verify(out, pub=bytes.fromhex(info["pub"]), head=last)
+    except BaseException:
+        _undo(out, want)
+        raise
     for f in res.findings:
         print(f)
     if not res.ok:
-        print("The pulled log does NOT verify (%d problem(s)). The last good head is kept in %s; nothing was changed on the device." % (len(res.errors), head_path))
+        rejected = os.path.join(out, "rejected", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        _undo(out, want, rejected)
+        sent = "; what the device sent is in %s" % rejected if want else ""
+        print(
+            "The log does NOT verify (%d problem(s), listed above). Your copy in %s is as it was before this pull%s. "
+            "Nothing was changed on the device. Keep both as they are (they may be evidence) and pull a fresh copy "
+            "into a new folder to compare: `doorstep pull --device %s --out NEW-FOLDER`." % (len(res.errors), out, sent, args.device)
+        )
         return 1
+    shutil.rmtree(os.path.join(out, ASIDE), ignore_errors=True)
+    with open(dj, "w") as f:
+        json.dump({"pub": info["pub"], "dev": info["dev"]}, f)
     seq, h = res.head
     with open(head_path + ".tmp", "w") as f:
         json.dump({"seq": seq, "hash": h, "pulled_at": int(time.time())}, f)
@@ -350,6 +424,11 @@ def _guard(fn):
             return fn(args)
         except (DeviceError, ValueError) as e:
             print("doorstep %s: %s" % (args.cmd, e), file=sys.stderr)
+            return 1
+        except OSError as e:
+            if e.filename is None:
+                raise
+            print("doorstep %s: cannot use %s (%s). Check the path and that you may write there." % (args.cmd, e.filename, e.strerror), file=sys.stderr)
             return 1
 
     return run
@@ -375,7 +454,7 @@ def add_parser(sub):
     c = sub.add_parser("codes", help="register, list and revoke delivery codes")
     csub = c.add_subparsers(dest="action", required=True)
     a = csub.add_parser("add", help="register a one-time delivery code (4-12 digits)")
-    a.add_argument("code")
+    a.add_argument("code", help="4 to 12 digits, or - to read it from the keyboard without showing it (keeps it out of the shell history)")
     a.add_argument("--label", required=True)
     a.add_argument("--from", dest="from_", help="valid from (UTC, e.g. 2026-06-25T09:00Z)")
     a.add_argument("--until", help="valid until (UTC)")

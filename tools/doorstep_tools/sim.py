@@ -35,7 +35,7 @@ def describe(rec):
     t = rec["t"]
     when = show_utc(t, "%Y-%m-%d %H:%M:%S")
     extra = []
-    for k in ("outcome", "label", "digits", "channel", "request", "reason", "level", "duration_s", "reason", "bytes", "source"):
+    for k in ("outcome", "label", "digits", "channel", "request", "reason", "level", "duration_s", "bytes", "source"):
         if k in rec and (k != "reason" or ev != "boot"):
             extra.append("%s=%s" % (k, rec[k]))
     if ev == "boot":
@@ -191,22 +191,30 @@ class Simulator:
                 raise ValueError("use 'camera ok|fail|dark|frozen'")
             d.board.camera.mode = args[0]
         else:
+            if not re.fullmatch(r"[a-z-]+", verb):  # e.g. a code typed without 'keys': never echo its digits
+                raise ValueError("a line must start with a command: clock, advance, ring, keys, intercom, dtmf, remote, camera, power-cut or boot")
             raise ValueError("unknown command %r" % verb)
 
     async def run_script(self, lines):
         await self.start()
-        for n, raw in enumerate(lines, 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            line = line.split(" #", 1)[0]  # a comment after a space (the # key has none before it)
-            try:
-                await self.command(line)
-            except ValueError as e:
-                raise ScriptError(n, str(e))
-        if self.alive:
-            self.dev.app.stop()
-        await self.stop_mqtt()
+        try:
+            for n, raw in enumerate(lines, 1):
+                line = raw.strip()
+                if not line or line.startswith("#"):
+                    continue
+                line = line.split(" #", 1)[0]  # a comment after a space (the # key has none before it)
+                try:
+                    await self.command(line)
+                except ValueError as e:
+                    raise ScriptError(n, str(e))
+        finally:
+            # A script error stops the simulation, not the power: the next boot is clean.
+            if self.alive:
+                try:
+                    self.dev.app.stop()
+                except PowerCut:  # a 'power-cut after-bytes N' still armed at the end
+                    self._died("power lost while writing to flash")
+            await self.stop_mqtt()
 
     async def stop_mqtt(self, timeout_ms=10000):
         """Let the notifier send what is queued (and its checkpoint), then disconnect."""
