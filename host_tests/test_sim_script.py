@@ -317,6 +317,15 @@ def test_script_errors(tmp_path, script, line, reason):
 
 # `make sim`: the interactive simulator
 
+def test_state_that_is_a_file_is_refused_clearly(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    script = tmp_path / "s.txt"
+    script.write_text("ring\n")
+    r = doorstep(tmp_path, "sim", "--state", "notes.txt", "--script", str(script))
+    assert r.returncode == 2 and "notes.txt is a file; --state needs a folder" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_interactive_needs_a_terminal(tmp_path):
     r = doorstep(tmp_path, "sim", "--state", "dev", stdin=subprocess.DEVNULL)
     assert r.returncode == 2 and "needs a terminal; use --script FILE" in r.stderr
@@ -352,6 +361,9 @@ def test_interactive_starts_shows_the_demo_code_and_quits_with_the_verify_hint(t
         assert p.poll() is None, seen.decode(errors="replace")
         os.write(master, b"r")
         read_until("ring" + " " * 10)  # the ring record's line (not the help's "r ring")
+        code = re.search(rb"Demo delivery code (\d{6})", seen).group(1)
+        os.write(master, code + b"#")  # all at once, as a paste or a fast typist sends it
+        read_until("door shows: ACCEPTED")
         os.write(master, b"q")
         read_until("doorstep report")
         assert p.wait(timeout=30) == 0
@@ -367,5 +379,6 @@ def test_interactive_starts_shows_the_demo_code_and_quits_with_the_verify_hint(t
     assert_absent(demo.group(1), state)  # shown once on screen, stored only as a hash
     assert "doorstep verify %s" % state in text
     recs = records(state)
-    assert evs(recs)[:3] == ["genesis", "boot", "time_set"] and recs[-1]["ev"] == "ring"
+    assert evs(recs)[:3] == ["genesis", "boot", "time_set"] and evs(recs)[-2:] == ["ring", "attempt"]
+    assert recs[-1]["outcome"] == "accepted" and recs[-1]["label"] == "demo-1" and recs[-1]["digits"] == 6
     assert verify(state).ok

@@ -111,16 +111,19 @@ def _ref_default(d):
 
 
 def cmd_sim(args):
+    if os.path.exists(args.state) and not os.path.isdir(args.state):
+        print("doorstep sim: %s is a file; --state needs a folder (the simulated device's flash)" % args.state, file=sys.stderr)
+        return 2
+    try:
+        mqtt = _sim_mqtt(args)
+    except ValueError as e:
+        print("doorstep sim: %s" % e, file=sys.stderr)
+        return 2
     if args.script:
         from doorstep_tools.sim import ScriptError, run_script
 
         if not os.path.isfile(args.script):
             print("doorstep sim: no script file %s" % args.script, file=sys.stderr)
-            return 2
-        try:
-            mqtt = _sim_mqtt(args)
-        except ValueError as e:
-            print("doorstep sim: %s" % e, file=sys.stderr)
             return 2
         try:
             run_script(args.state, args.script, mqtt=mqtt)
@@ -133,7 +136,7 @@ def cmd_sim(args):
         return 2
     from doorstep_tools.interactive import run
 
-    run(args.state)
+    run(args.state, mqtt)
     return 0
 
 

@@ -31,7 +31,28 @@ def _demo_code(sim):
     return code, "demo-%d" % n
 
 
-async def main(state):
+class KeyFeed:
+    """Keys typed faster than a finger could press them (a paste, a fast typist) wait
+    their turn, so each one is held and released at the virtual keypad."""
+
+    gap_ms = 120  # after a key's hold: the scanner sees the keypad idle between keys
+
+    def __init__(self):
+        self.waiting = []
+        self.next_at = 0
+
+    def add(self, ch):
+        self.waiting.append(ch)
+
+    def feed(self, dev):
+        kp = dev.board.keypad
+        now = dev.board.clock.ms
+        if self.waiting and not kp.down and now >= self.next_at:
+            kp.press(self.waiting.pop(0))
+            self.next_at = now + kp.hold_ms + self.gap_ms
+
+
+async def main(state, mqtt=None):
     lines = []
 
     def out(s):
@@ -39,7 +60,7 @@ async def main(state):
         sys.stdout.write("\r" + s + "\r\n")
         sys.stdout.flush()
 
-    sim = Simulator(state, out)
+    sim = Simulator(state, out, mqtt=mqtt)
     sim.on_feedback = lambda name: name == "key" or out("door shows: %s" % name.upper())
     await sim.start()
     sim.dev.app.set_time(int(time.time()), "ntp")
@@ -53,22 +74,30 @@ async def main(state):
     if old:
         tty.setcbreak(fd)
     last = time.monotonic()
+    keys = KeyFeed()
+    typed = []  # read from the terminal straight (not through sys.stdin's buffer)
     try:
         while True:
-            r, _, _ = select.select([sys.stdin], [], [], 0.01)
+            r, _, _ = select.select([fd], [], [], 0.01)
             now = time.monotonic()
             if sim.alive:
+                keys.feed(sim.dev)
                 await sim.dev.advance(int((now - last) * 1000) or 1)
             last = now
-            if not r:
+            if r:
+                got = os.read(fd, 64)
+                if not got:
+                    break
+                typed.extend(got.decode("ascii", "replace"))
+            if not typed:
                 continue
-            ch = sys.stdin.read(1)
-            if not ch or ch == "q":
+            ch = typed.pop(0)
+            if ch == "q":
                 break
             if ch in "0123456789*#":
                 if sim.alive:
-                    sim.dev.board.keypad.press(ch)
-                    sys.stdout.write(ch if ch in "*#" else "•")
+                    keys.add(ch)
+                    sys.stdout.write(ch if ch in "*#" else "\u2022")
                     sys.stdout.flush()
             elif ch == "r":
                 await sim.command("ring")
@@ -92,11 +121,12 @@ async def main(state):
             termios.tcsetattr(fd, termios.TCSADRAIN, old)
         if sim.alive:
             sim.dev.app.stop()
+        await sim.stop_mqtt()
     print()
     print("What happened is in %s as signed records and photos. To check and report it:" % state)
     print("  .venv/bin/doorstep verify %s" % state)
     print("  .venv/bin/doorstep report %s -o report.html" % state)
 
 
-def run(state):
-    asyncio.run(main(state))
+def run(state, mqtt=None):
+    asyncio.run(main(state, mqtt))
