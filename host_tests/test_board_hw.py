@@ -1,7 +1,7 @@
 """The board layer (firmware/doorstep/board/) on fake ESP32 hardware, on both runtimes.
 
 The checks live in host_tests/board_fakes/board_checks.py, next to the fake machine,
-esp32, camera, network and ntptime modules. Each one runs here under CPython and in a
+esp32, camera, network, ntptime and umqtt.simple modules. Each one runs here under CPython and in a
 fresh MicroPython 1.27 VM with the fakes installed as /lib/machine.py and so on.
 """
 
@@ -17,7 +17,7 @@ from doorstep_tools.mpvm import tree_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKES = os.path.join(HERE, "board_fakes")
-FAKE_MODULES = ("machine", "esp32", "camera", "network", "ntptime", "board_checks")
+FAKE_MODULES = ("machine", "esp32", "camera", "network", "ntptime", "umqtt", "umqtt.simple", "board_checks")
 
 
 def _check_names():
@@ -205,3 +205,134 @@ def test_boot_and_main_files_delegate_to_startup():
         src = open(os.path.join(HERE, "..", "firmware", name)).read()
         assert "from doorstep.board import startup" in src and call in src
         assert "machine.reset" not in src
+
+
+# MQTT from main(): the real App, the fake umqtt.simple broker, and the real TCP probe.
+
+@pytest.fixture
+def broker_port():
+    """A TCP port on 127.0.0.1 that accepts connections: what the notifier's probe looks for."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4)
+    yield s.getsockname()[1]
+    s.close()
+
+
+def mqtt_device(st, port):
+    """config.json with Wi-Fi and a broker, and the fake home network accepting the device."""
+    import network
+
+    import umqtt.simple as broker
+
+    mqtt = {"host": "127.0.0.1", "port": port, "user": "doorbell", "password": "broker-pw-5150"}
+    st.write_json("config.json", {"board": {"profile": "ai-thinker", "watchdog_s": 30, "service_min": 2},
+                                  "wifi": {"ssid": "home", "password": "correct horse"}, "mqtt": mqtt})
+    network.reset()
+    network.sim["accept"] = ("home", "correct horse")
+    broker.reset()
+    return broker, mqtt
+
+
+def app_until(ready, then="stop"):
+    """The real App, run by main() until ready() holds; then stopped (or Ctrl-C pressed)."""
+    from doorstep.app import App
+
+    class AppUntil(App):
+        async def run(self):
+            AppUntil.last = self
+            task = asyncio.ensure_future(App.run(self))
+            for _ in range(2000):
+                if ready(self):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("main() never got there")
+            if then == "interrupt":
+                raise KeyboardInterrupt
+            self.stop()
+            await task
+
+    return AppUntil
+
+
+def crash_fails(err, board):
+    """main()'s crash handler in these tests: fail with the error instead of pausing forever."""
+    raise AssertionError("main() crashed: %r" % (err,))
+
+
+def records_on_flash(st):
+    import json
+
+    return [json.loads(ln) for n in sorted(st.listdir("records")) for ln in st.read("records/" + n).splitlines()]
+
+
+def test_main_with_mqtt_sends_discovery_and_the_boot_record(device, broker_port):
+    from doorstep import hass
+
+    st, startup, machine, said, json = device
+    pub, dev = provisioned(st)
+    broker, mqtt = mqtt_device(st, broker_port)
+    tp = hass.Topics("doorstep/" + dev, "homeassistant", dev)
+    sent = broker.sim["sent"]
+    App = app_until(lambda app: (tp.checkpoint.decode(), True) in [(t, r) for t, _, r in sent])
+    assert startup.main(st, App=App, crashed=crash_fails) == "stopped"
+    app = App.last
+    assert app.notify is not None and getattr(app.notify, "__self__", None) is not None
+    c, = broker.sim["clients"]
+    assert (c.server, c.port, c.user, c.pswd) == ("127.0.0.1", broker_port, "doorbell", mqtt["password"])
+    topics = [t for t, _, _ in sent]
+    for topic, _payload in hass.discovery(tp):
+        assert topic.decode() in topics
+    boot = records_on_flash(st)[1]
+    assert boot["ev"] == "boot"
+    summaries = [json.loads(m) for t, m, _ in sent if t == tp.record.decode()]
+    assert [(r["seq"], r["ev"], r["t"]) for r in summaries] == [(1, "boot", boot["t"])]
+    assert sent[-1] == (tp.status.decode(), b"offline", True) and broker.sim["log"][-1][0] == "disconnect"
+    assert machine.sim.wdt.feeds > 0  # the door loop ran meanwhile
+    assert not any(mqtt["password"] in m for m in said)
+
+
+def test_main_ctrl_c_with_mqtt_says_offline_once(device, broker_port):
+    from doorstep import hass
+
+    st, startup, machine, said, json = device
+    pub, dev = provisioned(st)
+    broker, mqtt = mqtt_device(st, broker_port)
+    tp = hass.Topics("doorstep/" + dev, "homeassistant", dev)
+    sent = broker.sim["sent"]
+    App = app_until(lambda app: any(t == tp.checkpoint.decode() for t, _, _ in sent), then="interrupt")
+    assert startup.main(st, App=App, crashed=crash_fails) == "interrupted"
+    status = [m for t, m, _ in sent if t == tp.status.decode()]
+    assert status == [b"online", b"offline"], status
+    assert [e for e, _ in broker.sim["log"]].count("disconnect") == 1
+    assert json.loads(st.read("boot.json"))["clean"] is True
+
+
+def test_main_without_umqtt_runs_the_door_and_says_how_to_install_it(device, broker_port, monkeypatch):
+    st, startup, machine, said, _ = device
+    provisioned(st)
+    broker, mqtt = mqtt_device(st, broker_port)
+    monkeypatch.setitem(sys.modules, "umqtt.simple", None)  # a board without umqtt.simple
+    App = app_until(lambda app: app.running and not app.queue)
+    assert startup.main(st, App=App, crashed=crash_fails) == "stopped"
+    assert startup.NO_UMQTT_MSG in said
+    assert "run `mpremote mip install umqtt.simple`" in startup.NO_UMQTT_MSG
+    assert App.last.notify is None and broker.sim["clients"] == []
+    assert [r["ev"] for r in records_on_flash(st)] == ["genesis", "boot"]
+
+
+def test_main_without_mqtt_config_imports_no_mqtt(device, monkeypatch):
+    import doorstep
+
+    st, startup, machine, said, _ = device
+    provisioned(st)
+    monkeypatch.delitem(sys.modules, "doorstep.mqtt", raising=False)
+    monkeypatch.delattr(doorstep, "mqtt", raising=False)
+    monkeypatch.delitem(sys.modules, "umqtt.simple", raising=False)
+    FakeApp.then = "stop"
+    assert startup.main(st, App=FakeApp) == "stopped"
+    assert "doorstep.mqtt" not in sys.modules and "umqtt.simple" not in sys.modules
+    assert not any("MQTT" in m or "mqtt" in m for m in said)

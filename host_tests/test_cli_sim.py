@@ -145,6 +145,23 @@ def test_a_new_sim_device_starts_in_the_simulator_then_provision_pins_its_key(tm
     h.refused("provision", "--device", h.dev, "--wifi-ssid", "Home", says="--wifi-password")
     cfg.write_text("{not json")
     h.refused("provision", "--device", h.dev, "--config", cfg, says="cannot read the configuration file")
+    # Board settings are checked by the code the board runs at boot: a clash is named now.
+    cfg.write_text(json.dumps({"board": {"profile": "freenove-s3", "pins": {"bell": 4}}}))
+    h.refused("provision", "--device", h.dev, "--config", cfg, says="GPIO 4")
+    h.refused("provision", "--device", h.dev, "--board", "esp32-nope", says="board.profile must be one of")
+    h.refused("provision", "--device", h.dev, "--wifi-ssid", "Home", "--wifi-password", "short", says="8 characters or more")
+    with open(h.state / "config.json") as f:
+        assert json.load(f) == {"heartbeat_min": 15, "relay_policy": "flag"}
+    h.run("provision", "--device", h.dev, "--board", "ai-thinker", "--wifi-ssid", "Home", "--wifi-password", "correct horse")
+    # Flags change only what they name: adding MQTT later keeps Wi-Fi and the rest.
+    h.run("provision", "--device", h.dev, "--mqtt", "192.168.1.10:1883", "--mqtt-user", "bell", "--mqtt-password", "s3cret-pass")
+    with open(h.state / "config.json") as f:
+        got = json.load(f)
+    assert got["board"] == {"profile": "ai-thinker"} and got["wifi"]["ssid"] == "Home" and got["heartbeat_min"] == 15
+    assert got["mqtt"] == {"host": "192.168.1.10", "port": 1883, "user": "bell", "password": "s3cret-pass"}
+    h.refused("provision", "--device", h.dev, "--mqtt", "broker:abc", "--mqtt-user", "u", "--mqtt-password", "p", says="--mqtt must look like")
+    cfg.write_text(json.dumps({"mqtt": {"host": "broker", "user": "bell"}}))
+    h.refused("provision", "--device", h.dev, "--config", cfg, says="password")
 
 
 def test_provision_makes_the_key_on_the_device_and_stamps_genesis_with_the_pcs_clock(tmp_path):
@@ -158,6 +175,20 @@ def test_provision_makes_the_key_on_the_device_and_stamps_genesis_with_the_pcs_c
     [genesis] = h.records()
     assert genesis["ev"] == "genesis" and genesis["tq"] == "host" and genesis["dev"] in out
     assert t0 <= genesis["t"] <= time.time()
+    # genesis names the firmware: SHA-256 over boot.py, main.py and every doorstep/ file
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    from doorstep.provision import firmware_hash
+
+    fw = firmware_hash(os.path.join(ROOT, "firmware"))
+    assert genesis["fw"] == fw and fw != "0" * 64
+    changed = tmp_path / "fw"
+    import shutil
+
+    shutil.copytree(os.path.join(ROOT, "firmware"), changed, ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"))
+    assert firmware_hash(str(changed)) == fw
+    with open(changed / "doorstep" / "board" / "net.py", "a") as f:
+        f.write("# changed\n")
+    assert firmware_hash(str(changed)) != fw  # the board layer counts too
     assert " ring " in h.sim(CLOCK, "ring")  # the simulator boots it as it is
     assert "OK: " in h.run("verify", h.state).stdout
 

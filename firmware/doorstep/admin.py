@@ -13,6 +13,7 @@ from doorstep import config as cfgmod
 from doorstep import ed25519
 from doorstep import provision as P
 from doorstep.app import BOOT_FILE, KEY_FILE
+from doorstep.board.clock import set_board_clock
 from doorstep.ledger import Ledger
 from doorstep.prune import PULLED_FILE
 from doorstep.records import Recorder
@@ -42,12 +43,38 @@ def info(storage):
     return {"pub": pi[0], "dev": pi[1], "next_seq": led.next_seq, "head": led.head, "boot": b.get("boot", 0)}
 
 
-def provision(storage, rng, t, config, fw):
-    """Key, secret, genesis record (stamped with the host's UTC time) and configuration."""
+def provision(storage, rng, t, config, fw="", merge=False):
+    """Key, secret, genesis record (stamped with the host's UTC time), configuration, clock.
+
+    fw: the firmware hash for genesis; "" to hash the files on this device. merge: keep the
+    settings config does not name (Wi-Fi stays when only MQTT is added); else replace them.
+    """
+    if merge and isinstance(config, dict):
+        old = storage.read_json(cfgmod.CONFIG_FILE, None) if storage.exists(cfgmod.CONFIG_FILE) else None
+        if isinstance(old, dict):
+            old.update(config)
+            config = old
     cfg = cfgmod.check(config)  # refuse a bad configuration before anything is written
-    pub, dev = P.provision(storage, rng, t, "host", fw)
+    _check_board(config)
+    pub, dev = P.provision(storage, rng, t, "host", fw or P.firmware_hash())
     storage.write_json(cfgmod.CONFIG_FILE, config)
-    return {"pub": pub, "dev": dev, "heartbeat_min": cfg["heartbeat_min"]}
+    return {"pub": pub, "dev": dev, "heartbeat_min": cfg["heartbeat_min"], "clock_set": set_board_clock(t, "host")}
+
+
+def _check_board(config):
+    """The board settings (pins, Wi-Fi, production, MQTT) are checked now, by the same code that
+    reads them at boot: a pin used twice is refused here, not by a doorbell that will not start."""
+    from doorstep.board import profiles
+
+    if config.get("board") is not None:
+        profiles.resolve(config["board"], config.get("layout", "3x4"))
+    profiles.wifi(config)
+    profiles.production(config)
+    profiles.ntp_host(config)
+    if config.get("mqtt") is not None:
+        from doorstep import mqtt
+
+        mqtt.settings(config["mqtt"], "0" * 16)
 
 
 def add_code(storage, t, code, label, t_from=None, t_until=None):

@@ -69,10 +69,13 @@ class DtmfDetector:
             s = math.sqrt(1.0 - c * c)
             cos_.append(c)
             sin_.append(s)
-            # Response of this filter to a constant 1 over a block, to remove the block's DC.
-            s1 = s2 = 0.0
-            for _ in range(block):
-                s1, s2 = 1.0 + 2.0 * c * s1 - s2, s1
+            # Response of this filter to a constant 1 over a block, to remove the block's DC:
+            # the state after n ones is sum of U_k(c) for k < n (Chebyshev, 2nd kind), in
+            # closed form, so no float per sample is made (each one is heap on MicroPython).
+            w = math.acos(c)
+            d = math.sin(w / 2) * s
+            s1 = math.sin(block * w / 2) * math.sin((block + 1) * w / 2) / d
+            s2 = math.sin((block - 1) * w / 2) * math.sin(block * w / 2) / d
             dre.append(s1 - s2 * c)
             dim.append(s2 * s)
         self._coef = tuple(coef)

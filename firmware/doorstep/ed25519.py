@@ -3,6 +3,7 @@
 The device only signs; verification happens on the host (with the ``cryptography`` package).
 
     public_key(seed)              32-byte public key of a 32-byte secret seed
+    public_key_async(seed)        the same, yielding between small steps
     keypair(rng)                  (seed, public key) from a random source
     sign(seed, msg, pub=None)     64-byte signature, computed in one go
     sign_async(seed, msg, ...)    the same, awaiting sleep_ms(0) between small steps
@@ -272,12 +273,22 @@ def sign(seed32, msg, pub=None):
     return _run(sign_steps(seed32, msg, pub))
 
 
-async def sign_async(seed32, msg, pub=None):
-    """sign(), awaiting sleep_ms(0) between steps so other tasks (keypad scanning) keep running."""
-    gen = sign_steps(seed32, msg, pub)
+async def _run_async(gen):
+    """_run(), awaiting sleep_ms(0) between steps: other tasks run, and MicroPython-WASM
+    (which collects garbage only when control returns to JS) keeps a small heap."""
     while True:
         try:
             next(gen)
         except StopIteration as e:
             return e.value
         await sleep_ms(0)
+
+
+async def sign_async(seed32, msg, pub=None):
+    """sign(), awaiting sleep_ms(0) between steps so other tasks (keypad scanning) keep running."""
+    return await _run_async(sign_steps(seed32, msg, pub))
+
+
+async def public_key_async(seed32):
+    """public_key(), yielding between steps (the door app derives it at every boot)."""
+    return (await _run_async(_expand_steps(seed32)))[3]

@@ -298,6 +298,11 @@ class MqttNotifier:
     def stop(self):
         self.running = False
 
+    def close(self):
+        """stop() and say offline now, for a caller whose event loop is already gone."""
+        self.running = False
+        self._goodbye()
+
     async def flush(self, timeout_ms=5000):
         """Wait until everything queued is sent and its checkpoint published; False on timeout."""
         t0 = ticks_ms()

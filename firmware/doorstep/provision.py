@@ -17,16 +17,29 @@ from doorstep.records import Recorder, device_id
 FW_FILES = ("boot.py", "main.py")
 
 
-def firmware_hash(fw_root=""):
-    """SHA-256 over the firmware files (path, NUL, content, in name order), as hex."""
-    h = sha256()
-    names = list(FW_FILES)
-    pkg = (fw_root + "/doorstep") if fw_root else "doorstep"
+def _package_files(fw_root, rel):
+    """The .py/.mpy files of package folder rel (and its subpackages, e.g. board/), sorted."""
+    out = []
     try:
-        names += sorted("doorstep/" + n for n in os.listdir(pkg) if n.endswith((".py", ".mpy")))
-    except OSError:
-        pass
+        names = sorted(os.listdir((fw_root + "/" + rel) if fw_root else rel))
+    except OSError:  # not a folder
+        return out
     for n in names:
+        p = rel + "/" + n
+        if n.endswith((".py", ".mpy")):
+            out.append(p)
+        elif "." not in n:
+            out += _package_files(fw_root, p)
+    return out
+
+
+def firmware_hash(fw_root=""):
+    """SHA-256 over the firmware files (path, NUL, content, in name order), as hex.
+
+    fw_root: the folder holding boot.py, main.py and doorstep/ ("" on the device: its root).
+    """
+    h = sha256()
+    for n in list(FW_FILES) + _package_files(fw_root, "doorstep"):
         try:
             with open((fw_root + "/" + n) if fw_root else n, "rb") as f:
                 data = f.read()
@@ -41,6 +54,14 @@ def public_info(storage):
     if not storage.exists(KEY_FILE):
         return None
     pub = ed25519.public_key(storage.read(KEY_FILE))
+    return hexlify(pub).decode(), device_id(pub)
+
+
+async def public_info_async(storage):
+    """public_info() for the booting app: the key derivation yields to the event loop."""
+    if not storage.exists(KEY_FILE):
+        return None
+    pub = await ed25519.public_key_async(storage.read(KEY_FILE))
     return hexlify(pub).decode(), device_id(pub)
 
 

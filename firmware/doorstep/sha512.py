@@ -50,14 +50,17 @@ _H0 = (
 )
 
 
-def _schedule(block, o, w):
-    """Fill w (a list of 80 ints, reused) with the message schedule of the 128 bytes block[o:o+128]."""
+def _schedule(block, o, w, lo, hi):
+    """Fill w[lo:hi] (w: a list of 80 ints, reused) with the message schedule of the 128 bytes
+    block[o:o+128]; lo is 0 or follows an earlier call's hi."""
     M = _M
-    frombytes = int.from_bytes
-    for t in range(16):
-        j = o + 8 * t
-        w[t] = frombytes(block[j : j + 8], "big")
-    for t in range(16, 80):
+    if lo == 0:
+        frombytes = int.from_bytes
+        for t in range(16):
+            j = o + 8 * t
+            w[t] = frombytes(block[j : j + 8], "big")
+        lo = 16
+    for t in range(lo, hi):
         x = w[t - 15]
         y = w[t - 2]
         xx = x | (x << 64)
@@ -114,15 +117,19 @@ def _add(h, s):
 
 def _compress_steps(h, block, o, w):
     """Generator mixing the 128 bytes block[o:o+128] into the eight-word state h (a list, updated
-    in place); it yields twice, after the schedule and after 40 rounds, splitting the block's work
-    into thirds. w is a scratch list of 80 ints (the message schedule), reused from block to block.
+    in place); it yields five times, splitting the block's work into sixths. On MicroPython every
+    64-bit value is a heap object, so a step's garbage (about 16 KB) is what must fit between
+    two yields. w is a scratch list of 80 ints (the message schedule), reused from block to block.
     """
-    _schedule(block, o, w)
+    _schedule(block, o, w, 0, 48)
+    yield
+    _schedule(block, o, w, 48, 80)
     yield
     s = list(h)
-    _rounds(s, w, 0, 40)
-    yield
-    _rounds(s, w, 40, 80)
+    for lo in (0, 20, 40, 60):
+        _rounds(s, w, lo, lo + 20)
+        if lo < 60:
+            yield
     _add(h, s)
 
 
@@ -130,7 +137,7 @@ class sha512:
     """hashlib-style SHA-512: sha512(data=b''), update(), digest(), hexdigest().
 
     ``update_steps(data)`` and ``digest_steps()`` are generator variants of update() and digest()
-    that yield three times per 128-byte block, for callers that must not block an event loop for
+    that yield six times per 128-byte block, for callers that must not block an event loop for
     long; digest_steps() returns the digest. A caller that abandons
     update_steps() part way leaves the object unusable.
     """

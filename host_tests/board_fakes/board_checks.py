@@ -2,13 +2,14 @@
 
 Each ``check_*`` function (sync or async) runs under CPython and in a fresh MicroPython
 VM (host_tests/test_board_hw.py), with the fakes importable as machine, esp32, camera,
-network and ntptime. Plain asserts, only the Python both runtimes share.
+network, ntptime and umqtt.simple. Plain asserts, only the Python both runtimes share.
 """
 
 import camera as fake_camera
 import machine
 import network
 import ntptime
+import umqtt.simple as broker
 
 from doorstep.board import profiles
 from doorstep.keypad import LAYOUT_3X4, LAYOUT_4X4, KeyScanner
@@ -22,6 +23,7 @@ def _reset():
     fake_camera.reset()
     ntptime.answer = None
     ntptime.host = "pool.ntp.org"
+    broker.reset()
 
 
 # Keypad wiring helpers: which simulated nodes a key joins.
@@ -677,16 +679,13 @@ def check_after_crash_counts_and_waits_for_watchdog():
     assert "crash 2 in a row" in said[-1]
 
 
-async def check_app_runs_on_the_real_board_code():
-    """The firmware's App on the ESP32 Board (fake pins): keys in, feedback and records out."""
+def _provisioned():
+    """A provisioned device's Storage in a fresh folder (a temp dir, or a new one in the VM)."""
     import os
-    from binascii import unhexlify
 
-    from doorstep.app import App
-    from doorstep.provision import provision, public_info
+    from doorstep.provision import provision
     from doorstep.storage import Storage
 
-    board, hw, logs = _board("freenove-s3")
     try:
         import tempfile
 
@@ -702,6 +701,30 @@ async def check_app_runs_on_the_real_board_code():
         return bytes(((n[0] * 31 + i * 7) & 0xFF) for i in range(k))
 
     provision(st, rng, 1767225600, "host", "0" * 64)
+    return st
+
+
+def _records(st):
+    """Every record line on flash, as (bytes, dict), oldest first."""
+    import json
+
+    out = []
+    for name in sorted(st.listdir("records")):
+        for line in st.read("records/" + name).splitlines():
+            if line.strip():
+                out.append((line, json.loads(line)))
+    return out
+
+
+async def check_app_runs_on_the_real_board_code():
+    """The firmware's App on the ESP32 Board (fake pins): keys in, feedback and records out."""
+    from binascii import unhexlify
+
+    from doorstep.app import App
+    from doorstep.provision import public_info
+
+    board, hw, logs = _board("freenove-s3")
+    st = _provisioned()
     app = App(st, board, unhexlify(public_info(st)[0]))
     board.set_time = app.set_time
     t = _Ticks()
@@ -756,3 +779,160 @@ def check_set_clock_for_provisioning():
     assert sim.rtc_seconds == 1767225600
     c = clock.RtcClock(machine.RTC(), machine.Time(epoch=1970))
     assert c.quality == "rtc" and c.now() == 1767225600  # kept as "set" across the next reset
+
+
+# MQTT at start-up (doorstep/board/startup.py with doorstep/mqtt.py and the fake umqtt.simple)
+
+WIFI = {"ssid": "home", "password": "correct horse"}
+MQTT = {"host": "192.168.1.10", "user": "doorbell", "password": "broker-pw-5150"}
+
+
+def _forget_mqtt():
+    """Take doorstep.mqtt and umqtt.simple out of the import system, so an import shows."""
+    import sys
+
+    saved = []
+    for pkg, sub in (("doorstep", "mqtt"), ("umqtt", "simple")):
+        p = sys.modules.get(pkg)
+        saved.append((pkg, sub, sys.modules.pop(pkg + "." + sub, None), getattr(p, sub, None)))
+        if p is not None and getattr(p, sub, None) is not None:
+            delattr(p, sub)  # `from pkg import sub` would find it here without importing
+    return saved
+
+
+def _restore_mqtt(saved):
+    import sys
+
+    for pkg, sub, mod, attr in saved:
+        if mod is not None:
+            sys.modules[pkg + "." + sub] = mod
+        if attr is not None and pkg in sys.modules:
+            setattr(sys.modules[pkg], sub, attr)
+
+
+def _startup(said):
+    from doorstep.board import startup
+
+    startup._say = said.append
+    return startup
+
+
+def check_no_mqtt_section_imports_nothing():
+    import sys
+
+    board, hw, logs = _board("ai-thinker", {"wifi": WIFI})
+    said = []
+    startup = _startup(said)
+    saved = _forget_mqtt()
+    try:
+        assert startup.mqtt_notifier({"wifi": WIFI}, board, "0123456789abcdef") is None
+        assert "doorstep.mqtt" not in sys.modules and "umqtt.simple" not in sys.modules
+        assert said == []
+        # A section without a host is MQTT switched off on purpose: no notifier, nothing said.
+        assert startup.mqtt_notifier({"wifi": WIFI, "mqtt": {"host": ""}}, board, "0123456789abcdef") is None
+        assert said == [] and broker.sim["clients"] == []
+    finally:
+        startup._say = print
+        _restore_mqtt(saved)
+
+
+def check_mqtt_problems_are_said_and_the_door_goes_on():
+    import sys
+
+    dev = "0123456789abcdef"
+    board, hw, logs = _board("ai-thinker", {"wifi": WIFI})
+    said = []
+    startup = _startup(said)
+    try:
+        no_login = {"host": "192.168.1.10", "user": "doorbell"}
+        assert startup.mqtt_notifier({"wifi": WIFI, "mqtt": no_login}, board, dev) is None
+        assert "no default broker login" in said[-1] and "without MQTT" in said[-1]
+        assert startup.mqtt_notifier({"wifi": WIFI, "mqtt": dict(MQTT, passwd="x")}, board, dev) is None
+        assert "passwd" in said[-1] and MQTT["password"] not in said[-1]
+        nowifi, _hw, _l = _board("ai-thinker")
+        assert startup.mqtt_notifier({"mqtt": MQTT}, nowifi, dev) is None
+        assert "Wi-Fi is not" in said[-1] and "--wifi-ssid" in said[-1]
+        saved = _forget_mqtt()
+        sys.modules["umqtt.simple"] = None  # the board has no umqtt.simple: importing it fails
+        try:
+            assert startup.mqtt_notifier({"wifi": WIFI, "mqtt": MQTT}, board, dev) is None
+        finally:
+            del sys.modules["umqtt.simple"]
+            _restore_mqtt(saved)
+        assert said[-1] == startup.NO_UMQTT_MSG and "`mpremote mip install umqtt.simple`" in said[-1]
+        assert len(said) == 4 and broker.sim["clients"] == []
+    finally:
+        startup._say = print
+
+
+async def _until(cond, what, steps=1500):
+    import asyncio
+
+    for _ in range(steps):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never happened: " + what)
+
+
+async def check_mqtt_waits_for_wifi_then_sends_discovery_and_boot_record():
+    """serve() with the notifier: records go to flash while offline, to the broker after."""
+    import asyncio
+    import json
+    from binascii import unhexlify
+
+    from doorstep import hass
+    from doorstep.app import App
+    from doorstep.ledger import line_hash
+    from doorstep.provision import public_info
+
+    cfg = {"wifi": WIFI, "mqtt": MQTT}
+    board, hw, logs = _board("ai-thinker", cfg)
+    w = board.wifi
+    w.connect_ms, w.check_ms, w.backoff_ms = 100, 20, (50, 200)
+    network.sim["accept"] = None  # the home network is not there yet
+    st = _provisioned()
+    pub, dev = public_info(st)
+    said = []
+    startup = _startup(said)
+    try:
+        n = startup.mqtt_notifier(cfg, board, dev)
+        assert n is not None and said == []
+        n.probe = None  # the fake broker has no TCP port to probe (the device's probe stays)
+        app = App(st, board, unhexlify(pub))
+        board.set_time = app.set_time
+        app.notify = n.notify
+        run = asyncio.create_task(startup.serve(app, board, n))
+        await _until(lambda: app.running and not app.queue and n.s is not None and w.attempts >= 2,
+                     "the app booted and Wi-Fi was tried")
+        recs = _records(st)
+        assert [r["ev"] for _, r in recs] == ["genesis", "boot"]  # on flash without any network
+        assert broker.sim["clients"] == []  # no broker attempt while Wi-Fi is down
+        assert [q[0] for q in n.queue] == [1] and n.error is None
+        network.sim["accept"] = (WIFI["ssid"], WIFI["password"])
+        tp = hass.Topics("doorstep/" + dev, "homeassistant", dev)
+        cp_topic = tp.checkpoint.decode()
+        await _until(lambda: any(t == cp_topic for t, _, _ in broker.sim["sent"]), "a checkpoint was sent")
+        app.stop()
+        await run
+    finally:
+        startup._say = print
+    c, = broker.sim["clients"]
+    assert (c.client_id, c.server, c.port, c.user, c.pswd, c.keepalive, c.ssl) == (
+        "doorstep-" + dev, MQTT["host"], 1883, MQTT["user"], MQTT["password"], 60, None)
+    assert c.will == (tp.status.decode(), b"offline", True, 1)
+    sent = broker.sim["sent"]
+    retained = {t: m for t, m, r in sent if r}
+    for topic, payload in hass.discovery(tp):
+        assert retained[topic.decode()] == payload
+    assert (tp.status.decode(), b"online", True) in sent
+    boot_line, boot = recs[1]
+    summary = [json.loads(m) for t, m, r in sent if t == tp.record.decode()]
+    assert summary == [{"seq": 1, "ev": "boot", "t": boot["t"], "hash": line_hash(boot_line)}], summary
+    cp = json.loads(retained[cp_topic])
+    assert cp["seq"] == 1 and cp["hash"] == line_hash(boot_line) and cp["dev"] == dev and cp["dropped"] == 0
+    assert sent[-1] == (tp.status.decode(), b"offline", True)  # a clean stop says so itself
+    assert broker.sim["log"][-1] == ("disconnect", "doorstep-" + dev)
+    assert any("mqtt: connected to 192.168.1.10:1883" in m for m in said), said
+    assert not any(MQTT["password"] in m for m in said + logs)
+    assert len(_records(st)) == 2  # MQTT wrote nothing of its own to flash

@@ -38,7 +38,13 @@ class SimDevice:
         from doorstep import admin
 
         if fn == "provision":
-            args = (os.urandom,) + args
+            import doorstep
+            from doorstep.provision import firmware_hash
+
+            # The firmware this simulated device runs is this checkout's firmware/.
+            fw = firmware_hash(os.path.dirname(os.path.dirname(os.path.abspath(doorstep.__file__))))
+            t, cfg, given_fw, merge = args
+            args = (os.urandom, t, cfg, given_fw or fw, merge)
         try:
             return getattr(admin, fn)(self.storage, *args)
         except ValueError as e:  # CodeError, ConfigError: the device refused, with a reason
@@ -197,6 +203,8 @@ def _config_from(args):
         if not (args.mqtt_user and args.mqtt_password):
             raise DeviceError("MQTT needs --mqtt-user and --mqtt-password (Doorstep has no default credentials)")
         host, _, port = args.mqtt.partition(":")
+        if not host or not (port or "1883").isdigit():
+            raise DeviceError("--mqtt must look like 192.168.1.10:1883 (the broker's address and port)")
         cfg["mqtt"] = {"host": host, "port": int(port or 1883), "user": args.mqtt_user, "password": args.mqtt_password}
     return cfg
 
@@ -211,12 +219,16 @@ def cmd_provision(args):
     if info and info["next_seq"] > 0 and cfg is None:
         res = info  # already provisioned: pin it, and keep its configuration (Wi-Fi...) as it is
     else:
-        res = dev.call("provision", int(time.time()), cfg or {}, "")
+        now = int(time.time())
+        # Flags change only the settings they name; --config FILE replaces the configuration.
+        res = dev.call("provision", now, cfg or {}, "", not args.config)
     if prof and prof["pub"] != res["pub"] and not args.repin:
         raise DeviceError("the device made a new key although one is pinned: run with --repin to accept it")
     save_profile(dev.name, {"pub": res["pub"], "dev": res["dev"], "pinned_at": int(time.time())})
     print("Device %s is provisioned. Its public key (keep this fingerprint with your records):" % res["dev"])
     print("  " + fingerprint(res["pub"]))
+    if res.get("clock_set"):
+        print("Its clock is set to %s UTC (from this PC)." % show_utc(now, "%Y-%m-%d %H:%M:%S"))
     if res is info:
         print("Its configuration was left as it was (give --config or --wifi-ssid ... to change it).")
     print("Pinned in %s. Next: `doorstep codes add CODE --label NAME --device %s`." % (_profiles_path(), args.device))

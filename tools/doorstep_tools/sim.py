@@ -83,7 +83,11 @@ class Simulator:
         self.storage = CutStorage(self.state)
         self.dev = VirtualDevice(self.state, self._board(), self.storage)
         if not os.path.exists(os.path.join(self.state, "key.bin")):
-            pub, devid = await self.dev.provision(self.rng)
+            import doorstep
+            from doorstep.provision import firmware_hash
+
+            fw = firmware_hash(os.path.dirname(os.path.dirname(os.path.abspath(doorstep.__file__))))
+            pub, devid = await self.dev.provision(self.rng, fw)
             self.out("provisioned a new simulated device %s in %s" % (devid, self.state))
         if self.mqtt is not None:
             from doorstep.mqtt import MqttNotifier

@@ -80,3 +80,15 @@ class RtcClock:
         self.rtc.datetime((y, mo, d, wd, h, mi, s, 0))
         self.quality = quality
         self.memory.update(tq=quality)
+
+
+def set_board_clock(t, quality="host"):
+    """Set this board's RTC to UTC seconds t (`doorstep provision` runs this on the device).
+
+    False where there is no machine.RTC (the simulator, whose clock is the PC's)."""
+    try:
+        import machine
+    except ImportError:
+        return False
+    RtcClock(machine.RTC()).set(t, quality)
+    return True

@@ -210,5 +210,5 @@ def ram():
 
 
 def set_clock(t, quality="host"):
-    """Set the RTC to UTC seconds t (for `doorstep provision`, run on the device)."""
-    clock.RtcClock(machine.RTC()).set(t, quality)
+    """Set the RTC to UTC seconds t."""
+    clock.set_board_clock(t, quality)

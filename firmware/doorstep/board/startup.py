@@ -10,10 +10,11 @@ boot() decides how this start goes, from config.json and the keys held at power-
 * "setup"   -- the board section of config.json was refused; the message names the pin.
 
 main() runs the door: Storage('/'), the board from the configuration, the public key
-(doorstep.provision.public_info), then doorstep.app.App under asyncio. A device without a
-key says so and keeps the REPL. An unexpected error is printed and counted, and after a
-pause that grows with repeated crashes the watchdog restarts the chip: never a tight
-crash loop, and never machine.reset() from here.
+(doorstep.provision.public_info), then doorstep.app.App under asyncio, with the MQTT
+notifier (doorstep.mqtt) as a task beside it when config.json has an "mqtt" section. A
+device without a key says so and keeps the REPL. An unexpected error is printed and
+counted, and after a pause that grows with repeated crashes the watchdog restarts the
+chip: never a tight crash loop, and never machine.reset() from here.
 """
 
 import asyncio
@@ -36,6 +37,9 @@ state = {"mode": None, "problem": None, "production": False, "cfg": None, "hw": 
 
 SAFE_MSG = ("doorstep: SAFE MODE ('*' held at power-on). The door is NOT running; the REPL stays open"
             " for repairs. Press reset without holding '*' to start the door.")
+NO_UMQTT_MSG = ("doorstep: MQTT is set up in config.json, but this device lacks the umqtt.simple library,"
+                " so the door runs without MQTT (records are still kept on the device). Connect it to"
+                " your PC, run `mpremote mip install umqtt.simple` (or `doorstep deploy`), then press reset.")
 UNPROVISIONED_MSG = ("doorstep: this device has no key yet, so the door is not running. Connect it to"
                      " your PC and run `doorstep provision --device PORT`, then press reset.")
 
@@ -131,12 +135,54 @@ def boot(storage=None, keypad=None, lock=lock_down):
     return mode
 
 
-async def serve(app, board, healthy_s=HEALTHY_S):
-    """Run the app with the board's background tasks until app.stop()."""
+def _log(msg):
+    """The notifier's console lines go where startup's own go (tests catch them there)."""
+    _say(msg)
+
+
+def mqtt_notifier(cfg, board, dev):
+    """The MQTT notifier for config.json's "mqtt" section, or None (saying why, if it matters).
+
+    Without that section nothing MQTT is imported. Anything that keeps MQTT off (a bad
+    setting, no Wi-Fi, no umqtt.simple on the board) is said once; the door runs anyway.
+    The notifier only tries the broker while Wi-Fi is up and backs off after failures.
+    """
+    m = cfg.get("mqtt")
+    if m is None:
+        return None
+    from doorstep import mqtt
+
+    try:
+        if mqtt.settings(m, dev) is None:
+            return None  # a section without a host: MQTT off on purpose
+    except mqtt.MqttConfigError as e:
+        _say("doorstep: %s. The door runs without MQTT; fix the mqtt section of config.json"
+             " (doorstep provision --config FILE) and press reset." % str(e).rstrip("."))
+        return None
+    if board.wifi is None:
+        _say("doorstep: MQTT is set up in config.json but Wi-Fi is not, so the door runs without MQTT."
+             " Add the network (doorstep provision --wifi-ssid NAME --wifi-password ...) and press reset.")
+        return None
+    try:
+        from umqtt.simple import MQTTClient  # noqa: F401  -- only whether it is there
+    except ImportError:
+        _say(NO_UMQTT_MSG)
+        return None
+    return mqtt.MqttNotifier(m, mqtt.umqtt_client, log=_log, online=board.wifi.connected)
+
+
+async def serve(app, board, notifier=None, healthy_s=HEALTHY_S):
+    """Run the app with the board's background tasks (and MQTT) until app.stop()."""
     for coro in board.tasks():
         asyncio.create_task(coro)
     asyncio.create_task(_healthy(board, healthy_s))
+    task = None
+    if notifier is not None:
+        task = asyncio.create_task(notifier.run(app))  # attaches once the app has booted
     await app.run()
+    if task is not None:
+        notifier.stop()
+        await task  # says "offline" and disconnects
 
 
 async def _healthy(board, seconds):
@@ -189,7 +235,7 @@ def main(storage=None, build=None, App=None, crashed=after_crash):
     if mode in ("safe", "setup"):
         return mode
     storage = storage or Storage("/")
-    board = app = None
+    board = app = notifier = None
     locked = state["production"] and mode == "run"
     try:
         from doorstep import provision
@@ -208,8 +254,14 @@ def main(storage=None, build=None, App=None, crashed=after_crash):
         board.set_time = app.set_time
         _say("doorstep: device %s on %s; reset cause %s; time %s." % (
             info[1], hw["title"], board.reset_cause(), board.clock.quality))
+        try:
+            notifier = mqtt_notifier(state["cfg"], board, info[1])
+        except Exception as e:  # noqa: BLE001  -- MQTT is never a reason for the door not to run
+            _say("doorstep: MQTT did not start (%s); the door runs without it." % e)
+        if notifier is not None:
+            app.notify = notifier.notify  # records are queued for the broker, never waited on
         board.start_watchdog(hw["watchdog_s"] * 1000)
-        asyncio.run(serve(app, board))  # type: ignore[attr-defined]
+        asyncio.run(serve(app, board, notifier))  # type: ignore[attr-defined]
         return "stopped"
     except KeyboardInterrupt:
         if locked:  # cannot happen with kbd_intr(-1); never hand out a prompt anyway
@@ -217,6 +269,9 @@ def main(storage=None, build=None, App=None, crashed=after_crash):
             return "crashed"
         if app is not None and getattr(app, "boot_no", None) is not None:
             app.stop()  # the next boot record says this shutdown was clean
+        if notifier is not None:
+            # The event loop is gone (MicroPython leaves its tasks behind): say "offline" now.
+            notifier.close()
         if board is not None and board.hold_watchdog(state["hw"]["service_min"]) is not None:
             _say("doorstep: stopped from the console. The door restarts by itself in %d minutes"
                  " (or press reset)." % state["hw"]["service_min"])

@@ -79,10 +79,14 @@ class MicroPython:
         """Keep a set of files in the runner; later runs copy it into their VM by name."""
         self._call({"op": "put", "bundle": name, "files": self._encode(files)}, 60)
 
-    def run(self, code, bundles=(), files=None, heapsize=2 * 1024 * 1024, collect=(), timeout=120):
-        """Run code (top-level await allowed) in a fresh VM. Returns (stdout, files collected)."""
+    def run(self, code, bundles=(), files=None, heapsize=2 * 1024 * 1024, collect=(), timeout=120, cap=None):
+        """Run code (top-level await allowed) in a fresh VM. Returns (stdout, files collected).
+
+        cap: hold the VM to its `heapsize` GC heap, with `cap` bytes of malloc slack.
+        """
         rep = self._call(
             {
+                "cap": cap,
                 "op": "run",
                 "bundles": list(bundles),
                 "files": self._encode(files),

@@ -4,7 +4,11 @@
 //
 // Requests:
 //   {"id": N, "op": "put", "bundle": NAME, "files": {"/lib/x.py": "<base64>", ...}}
-//   {"id": N, "op": "run", "bundles": [NAME...], "files": {...}, "code": "...", "heapsize": BYTES}
+//   {"id": N, "op": "run", "bundles": [NAME...], "files": {...}, "code": "...", "heapsize": BYTES,
+//    "cap": SLACK_BYTES}
+//   With "cap", the VM cannot grow past its start: WebAssembly memory is not allowed to grow
+//   and the free malloc space is filled with ballast except SLACK_BYTES, so the GC heap is
+//   `heapsize` and an allocation beyond it raises MemoryError (method: shared notes).
 // Replies: {"id": N, "ok": bool, "out": "...", "error": "..." , "files": {...}}
 // "collect": [PREFIX...] in a run request returns every file under those prefixes after the run.
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
@@ -56,6 +60,37 @@ function run(req) {
   });
 }
 
+// Heap cap: refuse to grow the WebAssembly memory once `capped` is set.
+let capped = false;
+const instantiate = WebAssembly.instantiate;
+WebAssembly.instantiate = (binary, imports) => {
+  const env = imports && imports.env;
+  if (env && env.emscripten_resize_heap) {
+    const grow = env.emscripten_resize_heap;
+    env.emscripten_resize_heap = (n) => (capped ? 0 : grow(n));
+  }
+  return instantiate(binary, imports);
+};
+
+function ballast(Module, slack) {
+  const held = [];
+  for (let size = 1 << 24; size >= 256; size >>= 1) {
+    for (;;) {
+      const p = Module._malloc(size);
+      if (!p) break;
+      held.push([p, size]);
+    }
+  }
+  // Give back the smallest pieces until `slack` bytes are free again.
+  held.sort((a, b) => a[1] - b[1]);
+  let freed = 0;
+  while (freed < slack && held.length) {
+    const [p, size] = held.shift();
+    Module._free(p);
+    freed += size;
+  }
+}
+
 async function runInThisThread(req, bundleFiles) {
   const out = [];
   vm = await loadMicroPython({
@@ -66,6 +101,10 @@ async function runInThisThread(req, bundleFiles) {
   });
   for (const files of bundleFiles) writeAll(vm.FS, files);
   writeAll(vm.FS, req.files);
+  if (req.cap) {
+    capped = true;
+    ballast(vm._module, req.cap);
+  }
   const reply = { id: req.id, ok: true };
   try {
     await vm.runPythonAsync(req.code);

@@ -61,10 +61,12 @@ class VirtualKeypad:
 def synthetic_jpeg(n, size=2000):
     """A JPEG-framed byte string (SOI ... EOI) that differs with n: for VMs without Pillow."""
     body = bytearray(size)
-    x = n * 2654435761 + 1
+    # A small LCG (mod 65537): every value stays a small int, so a frame makes no garbage
+    # on MicroPython, where it stands in for the camera driver's buffer.
+    x = (n * 7919 + 1) % 65537
     for i in range(size):
-        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        body[i] = (x >> 16) & 0xFE  # never 0xFF: no stray markers
+        x = (x * 75 + 74) % 65537
+        body[i] = x & 0xFE  # never 0xFF: no stray markers
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(body) + b"\xff\xd9"
 
 

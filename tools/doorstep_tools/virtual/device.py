@@ -5,7 +5,8 @@ door replays in a moment. Used by the simulator, the scripted mode and the tests
 """
 
 from doorstep.app import App
-from doorstep.provision import provision, public_info
+from doorstep.compat import sleep_ms
+from doorstep.provision import provision, public_info_async
 from doorstep.storage import Storage
 from doorstep_tools.virtual.board import VirtualBoard
 
@@ -13,6 +14,9 @@ from doorstep_tools.virtual.board import VirtualBoard
 class VirtualDevice:
     tick_ms = 10  # the door loop's period while something is happening
     idle_ms = 1000  # coarser steps when nothing is pressed or queued
+    # Yield to the event loop every tick, as the device's door loop does. Off by default
+    # (faster); the heap bench turns it on because MicroPython-WASM collects only at yields.
+    yielding = False
 
     def __init__(self, root, board=None, storage=None):
         self.storage = storage or Storage(root)
@@ -24,7 +28,7 @@ class VirtualDevice:
         return provision(self.storage, rng, c.now(), c.quality, fw)
 
     async def boot(self):
-        info = public_info(self.storage)
+        info = await public_info_async(self.storage)
         if info is None:
             raise RuntimeError("not provisioned")
         from binascii import unhexlify
@@ -39,6 +43,8 @@ class VirtualDevice:
         ms = self.tick_ms if ms is None else ms
         self.board.clock.advance(ms)
         self.app.step()
+        if self.yielding:
+            await sleep_ms(0)
         if self.app.queue:
             await self.app.drain()
 

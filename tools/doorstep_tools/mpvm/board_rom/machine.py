@@ -39,8 +39,17 @@ def freq(hz=None):
     return 240000000
 
 
+_rtc_memory = [b""]
+
+
 class RTC:
     """The board's clock; what `mpremote rtc --set` writes (the host's local time)."""
+
+    def memory(self, data=None):
+        """RTC memory (kept across resets on an ESP32; here for this VM's life)."""
+        if data is None:
+            return _rtc_memory[0]
+        _rtc_memory[0] = bytes(data)
 
     def datetime(self, dt=None):
         c = json.loads(_host.clock())

@@ -1,0 +1,1 @@
+"""Fake micropython-lib umqtt package for host tests (only .simple is faked)."""

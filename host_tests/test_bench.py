@@ -1,0 +1,49 @@
+"""The heap cap `make bench` relies on: a capped VM really stops at its heap size."""
+
+import os
+
+import pytest
+
+from doorstep_tools import bench
+from doorstep_tools.mpvm import MicroPython, repo_root, tree_files
+
+KEEP = """
+keep = []
+try:
+    for i in range(200):
+        keep.append(bytearray(1024))
+    print('RESULT all', len(keep))
+except MemoryError:
+    n = len(keep)
+    keep = None
+    print('RESULT stopped', n)
+"""
+
+
+@pytest.mark.parametrize("cap,expect", [(None, "all 200"), (16384, "stopped")])
+def test_capped_vm_raises_memoryerror_at_its_heap_size(cap, expect):
+    mp = MicroPython()
+    try:
+        out, _ = mp.run(KEEP, heapsize=64 * 1024, cap=cap, timeout=30)
+    finally:
+        mp.close()
+    got = out.split("RESULT ")[1].strip()
+    assert got.startswith(expect), got
+    if cap:
+        assert 40 <= int(got.split()[1]) < 64, got  # about the 64 KB heap, not more
+
+
+def test_door_session_fits_a_generous_heap_not_a_tiny_one():
+    files = tree_files(os.path.join(repo_root(), "firmware"), "/lib")
+    files.update(tree_files(os.path.join(repo_root(), "host_tests", "fakes"), "/lib/fakes"))
+    files["/lib/doorstep_tools/__init__.py"] = b""
+    files.update(tree_files(os.path.join(repo_root(), "tools", "doorstep_tools", "virtual"), "/lib/doorstep_tools/virtual"))
+    mp = MicroPython()
+    try:
+        _, state = mp.run(bench.MP_PROVISION, files=files, collect=["/s"], timeout=300)
+    finally:
+        mp.close()
+    capped = bench.mpy_files(files)
+    capped.update(state)
+    assert bench.capped_ok(capped, 512 * 1024)
+    assert not bench.capped_ok(capped, 64 * 1024)
