@@ -162,6 +162,13 @@ def test_a_new_sim_device_starts_in_the_simulator_then_provision_pins_its_key(tm
     h.refused("provision", "--device", h.dev, "--mqtt", "broker:abc", "--mqtt-user", "u", "--mqtt-password", "p", says="--mqtt must look like")
     cfg.write_text(json.dumps({"mqtt": {"host": "broker", "user": "bell"}}))
     h.refused("provision", "--device", h.dev, "--config", cfg, says="password")
+    # Passwords can stay off the command line (and out of the shell history).
+    h.env = dict(h.env, DOORSTEP_WIFI_PASSWORD="from-the-environment", DOORSTEP_MQTT_PASSWORD="mqtt-from-env")
+    out = h.run("provision", "--device", h.dev, "--wifi-ssid", "Attic", "--mqtt", "broker", "--mqtt-user", "bell").stdout
+    with open(h.state / "config.json") as f:
+        got = json.load(f)
+    assert got["wifi"] == {"ssid": "Attic", "password": "from-the-environment"} and got["mqtt"]["password"] == "mqtt-from-env"
+    assert "from-the-environment" not in out and "mqtt-from-env" not in out
 
 
 def test_provision_makes_the_key_on_the_device_and_stamps_genesis_with_the_pcs_clock(tmp_path):

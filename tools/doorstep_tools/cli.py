@@ -181,13 +181,7 @@ def build_parser():
     import importlib
 
     for name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module("doorstep_tools." + name)
-        except ModuleNotFoundError as e:
-            if e.name != "doorstep_tools." + name:
-                raise
-            continue
-        mod.add_parser(sub)
+        importlib.import_module("doorstep_tools." + name).add_parser(sub)
     return p
 
 

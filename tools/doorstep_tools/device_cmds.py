@@ -177,6 +177,20 @@ def pinned_check(dev, info):
 
 # Subcommands
 
+def _secret(given, env, prompt):
+    """A password from its flag, else the environment, else a prompt that does not echo
+    (flags end up in the shell history); None when there is none to be had."""
+    if given:
+        return given
+    if os.environ.get(env):
+        return os.environ[env]
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt) or None
+    return None
+
+
 def _config_from(args):
     """The configuration given by --config and the flags, or None if none was given."""
     given = args.config or args.heartbeat_min is not None or args.board or args.wifi_ssid or args.wifi_password or args.mqtt
@@ -196,12 +210,14 @@ def _config_from(args):
     if args.board:
         cfg.setdefault("board", {})["profile"] = args.board
     if args.wifi_ssid or args.wifi_password:
-        if not (args.wifi_ssid and args.wifi_password):
-            raise DeviceError("Wi-Fi needs both --wifi-ssid and --wifi-password (there is no default password)")
-        cfg["wifi"] = {"ssid": args.wifi_ssid, "password": args.wifi_password}
+        pw = _secret(args.wifi_password, "DOORSTEP_WIFI_PASSWORD", "Wi-Fi password for %s: " % args.wifi_ssid) if args.wifi_ssid else None
+        if not (args.wifi_ssid and pw):
+            raise DeviceError("Wi-Fi needs both --wifi-ssid and --wifi-password (or DOORSTEP_WIFI_PASSWORD; there is no default password)")
+        cfg["wifi"] = {"ssid": args.wifi_ssid, "password": pw}
     if args.mqtt:
+        args.mqtt_password = _secret(args.mqtt_password, "DOORSTEP_MQTT_PASSWORD", "MQTT password for %s: " % args.mqtt_user) if args.mqtt_user else None
         if not (args.mqtt_user and args.mqtt_password):
-            raise DeviceError("MQTT needs --mqtt-user and --mqtt-password (Doorstep has no default credentials)")
+            raise DeviceError("MQTT needs --mqtt-user and --mqtt-password (or DOORSTEP_MQTT_PASSWORD; Doorstep has no default credentials)")
         host, _, port = args.mqtt.partition(":")
         if not host or not (port or "1883").isdigit():
             raise DeviceError("--mqtt must look like 192.168.1.10:1883 (the broker's address and port)")
@@ -453,11 +469,11 @@ def add_parser(sub):
     p = sub.add_parser("provision", help="first-time set-up: device key, clock, configuration; pin the key")
     device(p)
     p.add_argument("--config", help="a JSON file with the configuration (wifi, mqtt, heartbeat_min, board, ...)")
-    p.add_argument("--wifi-ssid")
-    p.add_argument("--wifi-password")
-    p.add_argument("--mqtt", metavar="HOST[:PORT]")
+    p.add_argument("--wifi-ssid", help="your Wi-Fi network (WPA; the password is asked for, or give it)")
+    p.add_argument("--wifi-password", help="better: leave it out to be asked, or set DOORSTEP_WIFI_PASSWORD")
+    p.add_argument("--mqtt", metavar="HOST[:PORT]", help="your MQTT broker (Home Assistant), port 1883 by default")
     p.add_argument("--mqtt-user")
-    p.add_argument("--mqtt-password")
+    p.add_argument("--mqtt-password", help="better: leave it out to be asked, or set DOORSTEP_MQTT_PASSWORD")
     p.add_argument("--heartbeat-min", type=int)
     p.add_argument("--board", help="board profile (see docs/hardware.md)")
     p.add_argument("--repin", action="store_true", help="accept a device whose key differs from the pinned one")
