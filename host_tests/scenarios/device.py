@@ -200,3 +200,50 @@ async def scenario_lockout_records_and_resume():
     assert r["ev"] == "lockout_start" and r["resumed"] is True, r
     await dev2.advance(61000)
     assert records(root)[-1]["ev"] == "lockout_end"
+
+
+async def scenario_keys_pressed_while_a_record_is_signed_are_not_lost():
+    """The door loop and the record writer as two tasks, as on the device: a code typed
+    while the ring's record is being signed is scanned key by key and accepted."""
+    import asyncio
+
+    from doorstep.compat import sleep_ms
+
+    root = tmpdir()
+    dev = await new_device(root)
+    app, board = dev.app, dev.board
+    app.door.codes.add(CODE, "p")
+    board.ring()
+    board.clock.advance(10)
+    app.step()
+    assert [e[0]["ev"] for e in app.queue] == ["ring"]
+    keys = CODE + "#"
+    typed = [0]
+    signed_after = []
+
+    async def record_writer():
+        await app.drain()  # photo, then Ed25519 signing, which yields between steps
+        signed_after.append(typed[0])
+
+    async def door_loop():
+        t = 0
+        while typed[0] < len(keys) or board.keypad.down or not signed_after:
+            if typed[0] < len(keys) and t % 150 == 50:  # the scanner first sees the idle keypad
+                board.keypad.press(keys[typed[0]])
+                typed[0] += 1
+            board.clock.advance(10)
+            t += 10
+            app.step()
+            await sleep_ms(0)
+
+    # Both as tasks: in the WebAssembly port a coroutine awaited from the top level would
+    # only resume once every task had finished.
+    writer = asyncio.create_task(record_writer())
+    await asyncio.create_task(door_loop())
+    await writer
+    assert signed_after == [len(keys)], (signed_after, "keys typed before the signature was done")
+    assert board.feedback_log[-1] == "accepted", board.feedback_log
+    await app.drain()
+    recs = records(root)
+    assert [r["ev"] for r in recs[-2:]] == ["ring", "attempt"], recs[-2:]
+    assert recs[-1]["outcome"] == "accepted" and recs[-1]["digits"] == len(CODE)
