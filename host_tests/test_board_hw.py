@@ -269,14 +269,20 @@ def records_on_flash(st):
     return [json.loads(ln) for n in sorted(st.listdir("records")) for ln in st.read("records/" + n).splitlines()]
 
 
+def mqtt_setup(st, broker_port):
+    """A provisioned device with MQTT configured: (broker, mqtt settings, topics, what was sent)."""
+    from doorstep import hass
+
+    _pub, dev = provisioned(st)
+    broker, mqtt = mqtt_device(st, broker_port)
+    return broker, mqtt, hass.Topics("doorstep/" + dev, "homeassistant", dev), broker.sim["sent"]
+
+
 def test_main_with_mqtt_sends_discovery_and_the_boot_record(device, broker_port):
     from doorstep import hass
 
     st, startup, machine, said, json = device
-    pub, dev = provisioned(st)
-    broker, mqtt = mqtt_device(st, broker_port)
-    tp = hass.Topics("doorstep/" + dev, "homeassistant", dev)
-    sent = broker.sim["sent"]
+    broker, mqtt, tp, sent = mqtt_setup(st, broker_port)
     App = app_until(lambda app: (tp.checkpoint.decode(), True) in [(t, r) for t, _, r in sent])
     assert startup.main(st, App=App, crashed=crash_fails) == "stopped"
     app = App.last
@@ -296,13 +302,8 @@ def test_main_with_mqtt_sends_discovery_and_the_boot_record(device, broker_port)
 
 
 def test_main_ctrl_c_with_mqtt_says_offline_once(device, broker_port):
-    from doorstep import hass
-
     st, startup, machine, said, json = device
-    pub, dev = provisioned(st)
-    broker, mqtt = mqtt_device(st, broker_port)
-    tp = hass.Topics("doorstep/" + dev, "homeassistant", dev)
-    sent = broker.sim["sent"]
+    broker, mqtt, tp, sent = mqtt_setup(st, broker_port)
     App = app_until(lambda app: any(t == tp.checkpoint.decode() for t, _, _ in sent), then="interrupt")
     assert startup.main(st, App=App, crashed=crash_fails) == "interrupted"
     status = [m for t, m, _ in sent if t == tp.status.decode()]
