@@ -393,3 +393,31 @@ def test_report_and_bundle_for_the_retailer(home):
     assert r.returncode == 2 and "write it in UTC like 2026-06-25T09:00Z" in r.stderr
     assert not (h.tmp / "empty.html").exists()
     h.assert_no_digits(CODE)
+
+
+def test_pull_refuses_a_device_that_lists_paths_outside_the_log(tmp_path, monkeypatch):
+    """A tampered device must not make `pull` write outside --out."""
+    import types
+
+    from doorstep_tools import device_cmds as dc
+
+    class Tampered:
+        def call(self, fn, *a):
+            assert fn == "manifest"
+            return {"records": [["00000000.jsonl", 10], ["../../escape.jsonl", 10]], "photos": [], "quarantine": []}
+
+        def fetch(self, *a):
+            raise AssertionError("fetched from a device that listed a path")
+
+    monkeypatch.setattr(dc, "_connected", lambda args: (Tampered(), {"pub": "00" * 32, "dev": "0" * 16}))
+    with pytest.raises(dc.DeviceError, match="tampered with"):
+        dc.cmd_pull(types.SimpleNamespace(out=str(tmp_path / "log"), device="sim:x"))
+    assert os.listdir(tmp_path / "log") == [] and not (tmp_path / "escape.jsonl").exists()
+    for bad in ("..", "a/b", "a\\b", "c:x", ""):
+        assert not dc._plain_name(bad)
+    assert dc._plain_name("00000012.jsonl") and dc._plain_name("12.jpg")
+
+
+def test_a_code_typed_where_a_time_goes_is_not_repeated(home):
+    home.refused("codes", "add", CODE, "--label", "x", "--until", TYPED, "--device", home.dev, says="a plain number is not a UTC time")
+    assert all(TYPED not in s for s in home.said)

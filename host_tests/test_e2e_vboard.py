@@ -111,3 +111,54 @@ def test_deploy_provision_register_type_pull_verify(tmp_path):
     with open(seg, "w") as f:
         f.write(text.replace('"outcome":"wrong"', '"outcome":"accepted"', 1))
     assert doorstep(env, "verify", out, check=False).returncode == 1
+
+
+_spawned = []  # argv of every program this test process starts while _watch[0] is on
+_watch = [False]
+
+
+def _audit(event, args):
+    if event == "subprocess.Popen" and _watch[0]:
+        _spawned.append(" ".join(str(a) for a in args[1]))
+
+
+sys.addaudithook(_audit)
+
+
+def test_codes_and_passwords_never_reach_the_process_list(tmp_path, monkeypatch, capsys):
+    """The homeowner types the code with `-` (and passwords at a prompt) to keep them out of
+    `ps`: the mpremote the tools start must not carry them on its command line either."""
+    import base64
+    import io
+
+    from test_vboard import provisioned_flash
+
+    from doorstep_tools import cli
+
+    monkeypatch.setenv("DOORSTEP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DOORSTEP_WIFI_PASSWORD", "wifi-pw-5150")
+    state = tmp_path / "flash"
+    state.mkdir()
+    provisioned_flash(str(state))
+    with VBoard(str(state)) as board:
+        dev = board.url
+        _spawned.clear()
+        _watch[0] = True
+        try:
+            assert cli.main(["provision", "--device", dev, "--wifi-ssid", "home", "--heartbeat-min", "30"]) == 0
+            monkeypatch.setattr(sys, "stdin", io.StringIO(CODE + "\n"))
+            assert cli.main(["codes", "add", "-", "--label", "parcel-0625", "--device", dev]) == 0
+            assert cli.main(["courier", "add", "--label", "van", "--device", dev]) == 0
+            assert cli.main(["codes", "list", "--device", dev]) == 0
+        finally:
+            _watch[0] = False
+        out = capsys.readouterr().out
+        assert "parcel-0625" in out and "unused" in out and "courier" in out, out
+        b32 = out.split("secret=", 1)[1].split("&", 1)[0]
+        courier_hex = base64.b32decode(b32 + "=" * (-len(b32) % 8)).hex()
+        with open(state / "config.json") as f:
+            assert json.load(f)["wifi"]["password"] == "wifi-pw-5150"  # it did reach the device
+    assert any("mpremote" in a or "connect" in a for a in _spawned), _spawned
+    for argv in _spawned:
+        for secret in (CODE, "wifi-pw-5150", courier_hex):
+            assert secret not in argv, "%s is on a command line: %s" % (secret, argv[:200])

@@ -100,6 +100,9 @@ class Door:
         return "intercom_active" if self.relay.active else "intercom_recent"
 
     def _verdict(self, outcome, n, now_ms, label=None, detail=None, suspect=False):
+        # A failed guess is counted on flash before it is shown: cutting the power when the
+        # "wrong" light comes on must not give an attacker free guesses.
+        start = outcome in _COUNTED and self.lockout.failure(now_ms)
         self.feedback(FEEDBACK[outcome])  # the driver sees the verdict before any slow work
         ev = {"ev": "attempt", "outcome": outcome, "digits": n}
         if label is not None:
@@ -111,7 +114,7 @@ class Door:
         self.emit(ev)
         if outcome == C.ACCEPTED:
             self.lockout.success()
-        elif outcome in _COUNTED and self.lockout.failure(now_ms):
+        elif start:
             self._locked_keys = 0
             self.emit({"ev": "lockout_start", "level": self.lockout.level, "duration_s": self.lockout.duration_s()})
 

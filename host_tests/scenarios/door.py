@@ -6,7 +6,7 @@ from doorstep.door import Door
 from doorstep.lockout import Lockout
 from doorstep.relay import RelayGuard
 from doorstep.storage import Storage, StorageError
-from fakes import Clock, Events, Feedback, Rng, tmpdir
+from fakes import Clock, Events, Feedback, PowerCut, Rng, tmpdir
 
 T0 = 1782378000  # 2026-06-25T09:00:00Z
 
@@ -169,6 +169,37 @@ def scenario_lockout_survives_power_cycle():
     r4 = r3.reboot()
     r4.keys("0000#")
     assert r4.ev.last()["ev"] == "lockout_start"
+
+
+class _PowerGoesAt(Feedback):
+    """Feedback after which the power is cut: nothing the door does after showing
+    `pattern` happens (an attacker watching the LED can pull the plug that fast)."""
+
+    def __init__(self, pattern):
+        Feedback.__init__(self)
+        self.pattern = pattern
+
+    def __call__(self, name):
+        Feedback.__call__(self, name)
+        if name == self.pattern:
+            raise PowerCut()
+
+
+def scenario_power_cut_at_the_verdict_still_counts_the_guess():
+    r = Rig()
+    r.codes.add("1234", "a")
+    for _ in range(3):
+        r.door.feedback = _PowerGoesAt("wrong")
+        try:
+            r.keys("0000#")
+        except PowerCut:
+            pass
+        else:
+            assert False, "the wrong code was not shown"
+        r = r.reboot()
+    r.keys("1234#")
+    e = r.ev.last("attempt")
+    assert e["outcome"] == "locked", e  # three guesses, each cut off at its verdict, still lock
 
 
 def scenario_damaged_lockout_file_fails_safe():

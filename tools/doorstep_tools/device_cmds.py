@@ -6,6 +6,7 @@ doorstep.admin module ON the device: keys and code hashes are made there, never 
 """
 
 import asyncio
+import importlib.util
 import json
 import os
 import shutil
@@ -67,9 +68,10 @@ class RemoteDevice:
         self.name = port
         self.mpremote = shutil.which("mpremote") or os.path.join(os.path.dirname(sys.executable), "mpremote")
 
-    def _run(self, *cmd, timeout=600):
+    def _run(self, *cmd, timeout=600, program=None, stdin=None):
         try:
-            r = subprocess.run([self.mpremote, "connect", self.port, *cmd], capture_output=True, text=True, timeout=timeout)
+            r = subprocess.run((program or [self.mpremote]) + ["connect", self.port, *cmd], input=stdin,
+                               capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise DeviceError("the device at %s stopped answering. Check the cable and power, then try again." % self.port)
         if r.returncode != 0 and MARK not in r.stdout:
@@ -90,7 +92,11 @@ class RemoteDevice:
             + "a = json.loads(%r)\n" % json.dumps(list(args))
             + "admin.reply(admin.%s(Storage(''), %s))\n" % (fn, args_code)
         )
-        out = self._run("exec", code)
+        if importlib.util.find_spec("mpremote") is None:
+            raise DeviceError("mpremote is not installed for %s: run `make setup` (or `%s -m pip install mpremote`)" % (sys.executable, sys.executable))
+        # The program goes in on mpremote's stdin: as an `exec` argument the code, passwords
+        # or courier secret it carries would be in the process list for anyone on this PC.
+        out = self._run(program=[sys.executable, "-c", _EXEC_STDIN], stdin=code)
         for line in out.splitlines():
             if line.startswith(MARK):
                 return json.loads(line[len(MARK):])
@@ -109,6 +115,10 @@ class RemoteDevice:
             self._run(*cmd[:-1])
             for i, rel in enumerate(part, start + 1):
                 progress(i, len(rels), rel)
+
+
+# mpremote, run in this Python, with the program for `exec` read from stdin.
+_EXEC_STDIN = "import sys\nfrom mpremote.main import main\nsys.argv += ['exec', sys.stdin.read()]\nsys.exit(main())\n"
 
 
 def _device_message(line):
@@ -378,6 +388,11 @@ def _interrupted(out):
     return rels
 
 
+def _plain_name(name):
+    """A bare file name (no folder, no .., no drive): what the device's log folders hold."""
+    return isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\:\0")
+
+
 def cmd_pull(args):
     from doorstep_tools.verify import verify
 
@@ -398,6 +413,10 @@ def cmd_pull(args):
     want = []
     for d in ("records", "photos", "quarantine"):
         for name, size in man[d]:
+            if not _plain_name(name) or not isinstance(size, int):
+                # Only a tampered device lists such a name: never write outside --out.
+                raise DeviceError("the device listed %r in %s/, which is not a file name Doorstep writes;"
+                                  " nothing was copied. Keep the device as it is: it may have been tampered with" % (name, d))
             rel = d + "/" + name
             local = os.path.join(out, rel)
             # Photos and closed segments never change: fetch what is new or has grown.

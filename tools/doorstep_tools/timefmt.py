@@ -12,7 +12,9 @@ def parse_utc(text):
             return int(datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp())
         except ValueError:
             pass
-    raise ValueError("%r is not a UTC time: write it like 2026-06-25T09:00Z or 2026-06-25" % text)
+    # A plain number is not repeated: it may be a delivery code typed in the wrong place.
+    shown = "a plain number" if text.strip().isdigit() else repr(text)
+    raise ValueError("%s is not a UTC time: write it like 2026-06-25T09:00Z or 2026-06-25" % shown)
 
 
 def show_utc(t, fmt="%Y-%m-%d %H:%M:%S UTC"):
