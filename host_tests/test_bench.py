@@ -1,11 +1,9 @@
 """The heap cap `make bench` relies on: a capped VM really stops at its heap size."""
 
-import os
-
 import pytest
 
 from doorstep_tools import bench
-from doorstep_tools.mpvm import MicroPython, repo_root, tree_files
+from doorstep_tools.mpvm import MicroPython
 
 KEEP = """
 keep = []
@@ -34,16 +32,6 @@ def test_capped_vm_raises_memoryerror_at_its_heap_size(cap, expect):
 
 
 def test_door_session_fits_a_generous_heap_not_a_tiny_one():
-    files = tree_files(os.path.join(repo_root(), "firmware"), "/lib")
-    files.update(tree_files(os.path.join(repo_root(), "host_tests", "fakes"), "/lib/fakes"))
-    files["/lib/doorstep_tools/__init__.py"] = b""
-    files.update(tree_files(os.path.join(repo_root(), "tools", "doorstep_tools", "virtual"), "/lib/doorstep_tools/virtual"))
-    mp = MicroPython()
-    try:
-        _, state = mp.run(bench.MP_PROVISION, files=files, collect=["/s"], timeout=300)
-    finally:
-        mp.close()
-    capped = bench.mpy_files(files)
-    capped.update(state)
+    capped = bench.session_files(bench.source_files())
     assert bench.capped_ok(capped, 512 * 1024)
     assert not bench.capped_ok(capped, 64 * 1024)

@@ -300,7 +300,7 @@ class MqttNotifier:
 
     def close(self):
         """stop() and say offline now, for a caller whose event loop is already gone."""
-        self.running = False
+        self.stop()
         self._goodbye()
 
     async def flush(self, timeout_ms=5000):

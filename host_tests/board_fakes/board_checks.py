@@ -772,10 +772,10 @@ async def check_app_runs_on_the_real_board_code():
 
 
 def check_set_clock_for_provisioning():
-    from doorstep.board import clock, hw as hwmod
+    from doorstep.board import clock
 
     _reset()
-    hwmod.set_clock(1767225600)
+    assert clock.set_board_clock(1767225600) is True  # what admin.provision calls
     assert sim.rtc_seconds == 1767225600
     c = clock.RtcClock(machine.RTC(), machine.Time(epoch=1970))
     assert c.quality == "rtc" and c.now() == 1767225600  # kept as "set" across the next reset

@@ -219,20 +219,34 @@ def host_records_per_s():
         return asyncio.run(go(root))
 
 
-def main():
-    mp = MicroPython()
+def source_files():
+    """The firmware, the test fakes and the virtual device, as /lib of a VM."""
     files = tree_files(os.path.join(repo_root(), "firmware"), "/lib")
     files.update(tree_files(os.path.join(repo_root(), "host_tests", "fakes"), "/lib/fakes"))
     files["/lib/doorstep_tools/__init__.py"] = b""
     files.update(tree_files(os.path.join(repo_root(), "tools", "doorstep_tools", "virtual"), "/lib/doorstep_tools/virtual"))
+    return files
+
+
+def session_files(files):
+    """What the capped session starts from: the bundle as .mpy and a provisioned /s."""
+    mp = MicroPython()
+    try:
+        _, state = mp.run(MP_PROVISION, files=files, collect=["/s"], timeout=300)
+    finally:
+        mp.close()
+    capped = mpy_files(files)
+    capped.update(state)
+    return capped
+
+
+def main():
+    mp = MicroPython()
+    files = source_files()
     out, _ = mp.run(MP_BENCH, files=files, timeout=600)
     key_us, verdict_us, sign_ms, garbage = [float(x) for x in out.split("RESULT")[1].split()]
     mp.close()
-    mp = MicroPython()
-    _, state = mp.run(MP_PROVISION, files=files, collect=["/s"], timeout=300)
-    mp.close()
-    capped = mpy_files(files)
-    capped.update(state)
+    capped = session_files(files)
     cap = capped_peak(capped)
     mp = MicroPython()
     out, _ = mp.run(MP_CODE, files=capped, timeout=60)

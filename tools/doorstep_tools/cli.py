@@ -55,12 +55,9 @@ class CheckpointError(Exception):
 
 def _mqtt_password(args):
     """The broker password: never on the command line (shell history, ps); env or prompt."""
-    pw = os.environ.get("DOORSTEP_MQTT_PASSWORD")
-    if pw is None and sys.stdin.isatty():
-        import getpass
+    from doorstep_tools.device_cmds import ask_secret
 
-        pw = getpass.getpass("MQTT password for %s: " % args.mqtt_user)
-    return pw
+    return ask_secret(None, "DOORSTEP_MQTT_PASSWORD", "MQTT password for %s: " % args.mqtt_user)
 
 
 def _mqtt_url(url):

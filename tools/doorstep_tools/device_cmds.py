@@ -39,13 +39,12 @@ class SimDevice:
         from doorstep import admin
 
         if fn == "provision":
-            import doorstep
             from doorstep.provision import firmware_hash
+            from doorstep_tools import FIRMWARE
 
             # The firmware this simulated device runs is this checkout's firmware/.
-            fw = firmware_hash(os.path.dirname(os.path.dirname(os.path.abspath(doorstep.__file__))))
             t, cfg, given_fw, merge = args
-            args = (os.urandom, t, cfg, given_fw or fw, merge)
+            args = (os.urandom, t, cfg, given_fw or firmware_hash(FIRMWARE), merge)
         try:
             return getattr(admin, fn)(self.storage, *args)
         except ValueError as e:  # CodeError, ConfigError: the device refused, with a reason
@@ -187,7 +186,7 @@ def pinned_check(dev, info):
 
 # Subcommands
 
-def _secret(given, env, prompt):
+def ask_secret(given, env, prompt):
     """A password from its flag, else the environment, else a prompt that does not echo
     (flags end up in the shell history); None when there is none to be had."""
     if given:
@@ -220,12 +219,12 @@ def _config_from(args):
     if args.board:
         cfg.setdefault("board", {})["profile"] = args.board
     if args.wifi_ssid or args.wifi_password:
-        pw = _secret(args.wifi_password, "DOORSTEP_WIFI_PASSWORD", "Wi-Fi password for %s: " % args.wifi_ssid) if args.wifi_ssid else None
+        pw = ask_secret(args.wifi_password, "DOORSTEP_WIFI_PASSWORD", "Wi-Fi password for %s: " % args.wifi_ssid) if args.wifi_ssid else None
         if not (args.wifi_ssid and pw):
             raise DeviceError("Wi-Fi needs both --wifi-ssid and --wifi-password (or DOORSTEP_WIFI_PASSWORD; there is no default password)")
         cfg["wifi"] = {"ssid": args.wifi_ssid, "password": pw}
     if args.mqtt:
-        args.mqtt_password = _secret(args.mqtt_password, "DOORSTEP_MQTT_PASSWORD", "MQTT password for %s: " % args.mqtt_user) if args.mqtt_user else None
+        args.mqtt_password = ask_secret(args.mqtt_password, "DOORSTEP_MQTT_PASSWORD", "MQTT password for %s: " % args.mqtt_user) if args.mqtt_user else None
         if not (args.mqtt_user and args.mqtt_password):
             raise DeviceError("MQTT needs --mqtt-user and --mqtt-password (or DOORSTEP_MQTT_PASSWORD; Doorstep has no default credentials)")
         host, _, port = args.mqtt.partition(":")

@@ -83,11 +83,10 @@ class Simulator:
         self.storage = CutStorage(self.state)
         self.dev = VirtualDevice(self.state, self._board(), self.storage)
         if not os.path.exists(os.path.join(self.state, "key.bin")):
-            import doorstep
             from doorstep.provision import firmware_hash
+            from doorstep_tools import FIRMWARE
 
-            fw = firmware_hash(os.path.dirname(os.path.dirname(os.path.abspath(doorstep.__file__))))
-            pub, devid = await self.dev.provision(self.rng, fw)
+            pub, devid = await self.dev.provision(self.rng, firmware_hash(FIRMWARE))
             self.out("provisioned a new simulated device %s in %s" % (devid, self.state))
         if self.mqtt is not None:
             from doorstep.mqtt import MqttNotifier

@@ -208,7 +208,3 @@ def ram():
         pass
     return {"heap_free": free, "heap_used": used, "psram": free + used > 1024 * 1024, "idf_largest": largest}
 
-
-def set_clock(t, quality="host"):
-    """Set the RTC to UTC seconds t."""
-    clock.set_board_clock(t, quality)

@@ -10,17 +10,13 @@ class PowerCut(Exception):
 
 
 class _CutFile:
-    quota = None  # a SmallFlash, when the chip has a size
-
     def __init__(self, f, storage):
         self.f = f
         self.s = storage
 
     def write(self, data):
         s = self.s
-        if self.quota is not None:
-            self.f.flush()  # so the file's own unflushed bytes count as used
-        if s.fail or (self.quota is not None and self.quota.free_bytes() < len(data)):
+        if s.fail or s.full(self.f, len(data)):
             raise OSError(28, "no space left on device")
         if s.budget is not None:
             if s.budget <= 0:
@@ -61,6 +57,10 @@ class CutStorage(Storage):
             return f
         return _CutFile(f, self)
 
+    def full(self, f, n):
+        """Would n more bytes written to open file f not fit? (Never: this chip has no size.)"""
+        return False
+
     def _alive(self):
         if self.fail:
             raise OSError(28, "no space left on device")
@@ -97,8 +97,6 @@ class SmallFlash(CutStorage):
     def free_bytes(self):
         return self.capacity - self.used()
 
-    def open(self, rel, mode="rb"):
-        f = super().open(rel, mode)
-        if isinstance(f, _CutFile):
-            f.quota = self
-        return f
+    def full(self, f, n):
+        f.flush()  # so the file's own unflushed bytes count as used
+        return self.free_bytes() < n
