@@ -12,7 +12,7 @@ from doorstep import codes as C
 from doorstep import config as cfgmod
 from doorstep import ed25519
 from doorstep import provision as P
-from doorstep.app import BOOT_FILE, KEY_FILE
+from doorstep.app import KEY_FILE, boot_count
 from doorstep.board.clock import set_board_clock
 from doorstep.ledger import Ledger
 from doorstep.prune import PULLED_FILE
@@ -23,13 +23,19 @@ def _record(storage, event, t):
     """Sign and append a record for a change made from the host, in the current boot.
 
     Its ms repeats the last record's (the app is stopped while the host talks to the
-    device), so time since boot never goes back within the boot."""
+    device), so time since boot never goes back within the boot. If the PC's clock is
+    behind the device's last record, a time_set record says so first: the log's time may
+    go back only there."""
     seed = storage.read(KEY_FILE)
-    b = storage.read_json(BOOT_FILE, {"boot": 0})
     led = Ledger(storage)
-    last = led.last or {}
-    ms = last.get("ms", 0) if last.get("boot") == b.get("boot", 0) else 0
-    rec = Recorder(storage, led, seed, ed25519.public_key(seed), b.get("boot", 0))
+    boot = boot_count(storage, led)[0]
+    last = led.last if isinstance(led.last, dict) else {}
+    same = last.get("boot") == boot
+    ms = last.get("ms") if same and isinstance(last.get("ms"), int) else 0
+    rec = Recorder(storage, led, seed, ed25519.public_key(seed), boot)
+    lt = last.get("t")
+    if same and last.get("tq") == "host" and isinstance(lt, int) and isinstance(t, int) and t < lt:
+        rec.write_now({"ev": "time_set", "old": lt, "new": t, "source": "host"}, t, "host", ms)
     return rec.write_now(event, t, "host", ms)
 
 
@@ -39,8 +45,7 @@ def info(storage):
     if pi is None:
         return None
     led = Ledger(storage)
-    b = storage.read_json(BOOT_FILE, {"boot": 0})
-    return {"pub": pi[0], "dev": pi[1], "next_seq": led.next_seq, "head": led.head, "boot": b.get("boot", 0)}
+    return {"pub": pi[0], "dev": pi[1], "next_seq": led.next_seq, "head": led.head, "boot": boot_count(storage, led)[0]}
 
 
 def provision(storage, rng, t, config, fw="", merge=False):

@@ -20,6 +20,7 @@ from doorstep.door import Door
 from doorstep.entry import CodeEntry
 from doorstep.ledger import Ledger, LedgerFull
 from doorstep.lockout import Lockout
+from doorstep.photo import photo_name
 from doorstep.records import PHOTO_EVENTS, Recorder
 from doorstep.relay import RelayGuard
 
@@ -46,6 +47,25 @@ class Uptime:
         return self.ms
 
 
+def boot_count(storage, ledger):
+    """(counter of the last run, whether it ended cleanly, why boot.json was not used or None).
+
+    boot.json can be lost or damaged (a crash loop if that stopped the boot): the counter
+    then comes from the log's last record, so it never goes back and the log still verifies.
+    """
+    try:
+        b = storage.read_json(BOOT_FILE, None)
+    except Exception:  # noqa: BLE001  -- damaged: recovered below
+        b = False
+    last = ledger.last.get("boot") if isinstance(ledger.last, dict) else None
+    last = last if isinstance(last, int) and not isinstance(last, bool) and last > 0 else 0
+    n = b.get("boot") if isinstance(b, dict) else None
+    ok = isinstance(n, int) and not isinstance(n, bool)
+    if ok and n >= last:
+        return n, b.get("clean") is True, None
+    return last, False, "boot.json " + ("behind the log" if ok else "missing" if b is None else "damaged")
+
+
 class App:
     scan_ms = 10
 
@@ -67,18 +87,18 @@ class App:
             raise NotProvisioned("this device has no key yet: run `doorstep provision`")
         seed = st.read(KEY_FILE)
         self.cfg, cfg_err = cfgmod.load(st)
-        b = st.read_json(BOOT_FILE, None) if st.exists(BOOT_FILE) else None
-        if not isinstance(b, dict) or not isinstance(b.get("boot"), int):
-            b = {"boot": 0, "clean": False}
-        self.boot_no = b["boot"] + 1
-        st.write_json(BOOT_FILE, {"boot": self.boot_no, "clean": False})
         self.ledger = Ledger(st)
+        last, clean, lost = boot_count(st, self.ledger)
+        self.boot_no = last + 1
+        st.write_json(BOOT_FILE, {"boot": self.boot_no, "clean": False})
         self.rec = Recorder(st, self.ledger, seed, self.pub, self.boot_no)
         seed = None
         ms = self.uptime()
         t, tq = self.clock.now(), self.clock.quality
         self._notify(await self.rec.recovered(t, tq, ms))
-        boot = {"ev": "boot", "reason": self.board.reset_cause(), "clean": bool(b.get("clean"))}
+        boot = {"ev": "boot", "reason": self.board.reset_cause(), "clean": clean}
+        if lost:
+            boot["boot_recovered"] = lost
         if cfg_err:
             boot["config_err"] = cfg_err
         codes = None
@@ -141,9 +161,12 @@ class App:
             self.step()
             await sleep_ms(self.scan_ms)
 
-    async def _photo(self, ev):
-        if ev["ev"] not in PHOTO_EVENTS:
+    async def _photo(self, ev, low):
+        # A record that stands for a burst (suppressed) has no photo: its first one had.
+        if ev["ev"] not in PHOTO_EVENTS or ev.get("suppressed"):
             return None, None
+        if low:
+            return None, "flash low: the space left is kept for code attempts"
         try:
             frame = await wait_for_ms(self.board.camera.capture(), self.cfg["photo_timeout_ms"])
         except asyncio.TimeoutError:
@@ -162,12 +185,13 @@ class App:
         """
         while self.queue:
             ev, t, tq, ms = self.queue[0]
+            rank = prune.rank(ev["ev"], ev.get("channel"))
             try:
-                await self._make_room(t, tq, ms)
+                await self._make_room(t, tq, ms, rank)
             except LedgerFull:
                 self.door.fail_closed = True
                 return False
-            frame, err = await self._photo(ev)
+            frame, err = await self._photo(ev, rank < prune.KEEP and self.door.budget.low)
             try:
                 rec = await self.rec.write(ev, t, tq, ms, frame, err)
             except LedgerFull:
@@ -191,24 +215,42 @@ class App:
         except Exception as e:  # noqa: BLE001
             print("doorstep: notify failed: %s" % e)
 
-    async def _make_room(self, t, tq, ms):
-        """Keep min_free_kb free: prune photos, then records the homeowner already pulled."""
+    async def _make_room(self, t, tq, ms, rank):
+        """Keep min_free_kb free for a record of prune rank `rank`, evidence first.
+
+        First what costs no evidence or the least: photos the homeowner already pulled and
+        photos of refused remote requests, then record segments already pulled; only then
+        photos of events that matter no more than this one (a ring never pushes out a code
+        attempt's photo, a refusal never a ring's). What is left below min_free_kb is the
+        reserve for code attempts: rings and refusals are then only counted (Budget.low).
+        """
         st = self.storage
         need = self.cfg["min_free_kb"] * 1024
         free = st.free_bytes()
-        if free is None or free >= need:
-            return
-        gone = prune.prune_photos(st, need)
-        if gone:
-            self._notify(await self.rec.write({"ev": "photo_pruned", "seqs": gone}, t, tq, ms))
-        while (st.free_bytes() or 0) < need:
-            seg = prune.prunable_segment(st, self.ledger)
-            if seg is None:
+        if free is not None and free < need:
+            await self._prune_photos(need, 0, t, tq, ms)
+            while (st.free_bytes() or 0) < need:
+                seg = prune.prunable_segment(st, self.ledger)
+                if seg is None:
+                    break
+                name, first, last, last_hash = seg
+                # The record comes first: a power cut must not leave an unexplained gap.
+                self._notify(await self.rec.write({"ev": "records_pruned", "from": first, "to": last, "last_hash": last_hash}, t, tq, ms))
+                st.remove(name)
+            if rank:
+                await self._prune_photos(need, rank, t, tq, ms)
+            free = st.free_bytes()
+        self.door.budget.low = free is not None and free < need
+
+    async def _prune_photos(self, need, rank, t, tq, ms):
+        while True:
+            gone = prune.photos_to_prune(self.storage, need, rank)
+            if not gone:
                 return
-            name, first, last, last_hash = seg
-            # The record comes first: a power cut must not leave an unexplained gap.
-            self._notify(await self.rec.write({"ev": "records_pruned", "from": first, "to": last, "last_hash": last_hash}, t, tq, ms))
-            st.remove(name)
+            # Recorded before they go, so a power cut never leaves a photo missing unexplained.
+            self._notify(await self.rec.write({"ev": "photo_pruned", "seqs": gone}, t, tq, ms))
+            for seq in gone:
+                self.storage.remove(photo_name(seq))
 
     async def record_loop(self):
         while self.running:
@@ -219,10 +261,12 @@ class App:
                 await sleep_ms(1000)
 
     def set_time(self, t, source):
-        """The clock was set (NTP, the host at provisioning): a real jump is recorded."""
+        """The clock was set (NTP, the host at provisioning): a jump forward of more than
+        time_jump_s is recorded, and any step back, however small: a record's time may go
+        back only at a time_set record, or the log no longer verifies."""
         old = self.clock.now()
         self.clock.set(t, source)
-        if old is None or abs(t - old) > self.cfg["time_jump_s"]:
+        if old is None or t < old or t - old > self.cfg["time_jump_s"]:
             self._on_event({"ev": "time_set", "old": old, "new": t, "source": source})
 
     async def run(self):

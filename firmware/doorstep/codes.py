@@ -86,18 +86,30 @@ class CodeBook:
         codes = data.get("codes") if isinstance(data, dict) else None
         if not isinstance(codes, list):
             raise CodeError("%s is damaged: no list of codes" % CODES_FILE)
+        # Every field verify() reads is checked here: a damaged entry must not surface as an
+        # exception when the right code is typed (the attempt would go unrecorded).
         for c in codes:
             if not isinstance(c, dict) or not isinstance(c.get("h"), str) or len(c["h"]) != 64:
                 raise CodeError("%s is damaged: an entry has no valid hash" % CODES_FILE)
             check_label(c.get("label"))
-            _int_or_none(c.get("from"), "from")
-            _int_or_none(c.get("until"), "until")
+            for k in ("from", "until", "used"):
+                v = c.get(k, -1)  # missing is damaged too
+                if v is None or (v is True and k == "used"):  # used while the clock was unset
+                    continue
+                if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                    raise CodeError("%s is damaged: the entry %r has no valid %r" % (CODES_FILE, c["label"], k))
         couriers = data.get("couriers", [])
         if not isinstance(couriers, list):
             raise CodeError("%s is damaged: couriers is not a list" % CODES_FILE)
         for c in couriers:
-            if not isinstance(c, dict) or not isinstance(c.get("s"), str):
-                raise CodeError("%s is damaged: a courier entry has no secret" % CODES_FILE)
+            try:
+                ok = 10 <= len(unhexlify(c["s"])) <= 64
+                last = c.get("last", False)
+                ok = ok and (last is None or (isinstance(last, int) and not isinstance(last, bool) and last >= 0))
+            except Exception:  # noqa: BLE001  -- not a dict, no secret, not hex
+                ok = False
+            if not ok:
+                raise CodeError("%s is damaged: a courier entry has no valid secret" % CODES_FILE)
             check_label(c.get("label"))
         self.couriers = couriers
         return codes
@@ -127,6 +139,8 @@ class CodeBook:
         """Register a code. Returns the public description (label and window, no code)."""
         code = check_code(code)
         check_label(label)
+        if code.decode() in label:
+            raise CodeError("a label must not contain the code: labels appear in records, reports and Home Assistant")
         t_from = _int_or_none(t_from, "from")
         t_until = _int_or_none(t_until, "until")
         if t_from is not None and t_until is not None and t_until <= t_from:

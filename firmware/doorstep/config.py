@@ -5,6 +5,7 @@ for the door rules; nothing here has a default password or credential.
 """
 
 CONFIG_FILE = "config.json"
+GOOD_FILE = "config.good.json"  # the last config.json that booted
 
 DEFAULTS = {
     "heartbeat_min": 60,  # a signed heartbeat this often
@@ -57,3 +58,34 @@ def load(storage):
         return check(storage.read_json(CONFIG_FILE, {})), None
     except Exception as e:  # StorageError or ConfigError: the door must still work
         return dict(DEFAULTS), str(e)
+
+
+def read_raw(storage):
+    """(config.json as a dict, None), or, when it cannot be read at all (cut short, garbled),
+    (the last configuration that booted, why config.json was not used), so a damaged file
+    does not stop the door. ConfigError when there is no good copy either."""
+    try:
+        raw = storage.read_json(CONFIG_FILE, {})
+        if isinstance(raw, dict):
+            return raw, None
+        err = "config.json must hold a JSON object"
+    except Exception as e:  # noqa: BLE001  -- StorageError
+        err = str(e)
+    try:
+        good = storage.read_json(GOOD_FILE, None)
+    except Exception:  # noqa: BLE001
+        good = None
+    if not isinstance(good, dict):
+        raise ConfigError(err)
+    return good, err
+
+
+def keep_good(storage):
+    """Keep a copy of a config.json that booted, written only when it changed."""
+    try:
+        if storage.exists(CONFIG_FILE):
+            data = storage.read(CONFIG_FILE)
+            if not storage.exists(GOOD_FILE) or storage.read(GOOD_FILE) != data:
+                storage.write_atomic(GOOD_FILE, data)
+    except Exception:  # noqa: BLE001  -- no copy this time; the door still runs
+        pass

@@ -6,7 +6,7 @@ after the driver has seen the verdict. No event, message or exception carries di
 """
 
 from doorstep import codes as C
-from doorstep.compat import ticks_diff
+from doorstep.budget import Budget
 from doorstep.entry import CodeEntry
 
 LOCKED = "locked"
@@ -16,8 +16,10 @@ UNAVAILABLE = "unavailable"  # the codes file is damaged
 RELAY_REFUSED = "relay_refused"
 REQUESTS = ("submit", "reveal", "list", "export", "other")  # what remote parties ask for
 
-# Outcomes that count towards a lockout: a guess that was not right.
-_COUNTED = (C.WRONG, C.USED, C.EXPIRED, C.NOT_YET_VALID, INVALID)
+# Outcomes that count towards a lockout: a guess that was not right. no_clock too: a right
+# code typed while the clock is unset must look and count exactly like a wrong one, or the
+# lockout would tell a guesser that the code was right.
+_COUNTED = (C.WRONG, C.USED, C.EXPIRED, C.NOT_YET_VALID, C.NO_CLOCK, INVALID, UNAVAILABLE)
 
 # Feedback pattern for each outcome (the board turns names into LED/buzzer patterns).
 FEEDBACK = {
@@ -38,9 +40,7 @@ FEEDBACK = {
 class Door:
     """Hardware-free door logic. emit(event) receives every door event as a dict."""
 
-    limit_ms = 10000  # at most one refusal record per channel per 10 s; the rest are counted
-
-    def __init__(self, codes, lockout, relay, emit, feedback, clock, entry=None, dtmf=None):
+    def __init__(self, codes, lockout, relay, emit, feedback, clock, entry=None, dtmf=None, budget=None):
         self.codes = codes  # a CodeBook, or None when it could not be loaded
         self.lockout = lockout
         self.relay = relay
@@ -51,7 +51,7 @@ class Door:
         self.dtmf = dtmf
         self.fail_closed = False
         self._locked_keys = 0
-        self._limit = {}  # channel -> [last_ms, suppressed]
+        self.budget = budget or Budget()  # rings and remote refusals: a flood cannot fill the flash
 
     # Keypad
     def key(self, ch, now_ms):
@@ -94,6 +94,8 @@ class Door:
             outcome, label, detail = self.codes.verify(code, self.clock.now())
         except OSError:  # the code could not be marked used on flash: refuse it
             return self._verdict(FAIL_CLOSED, n, now_ms)
+        except Exception:  # noqa: BLE001  -- a damaged entry must not lose the attempt
+            return self._verdict(UNAVAILABLE, n, now_ms)
         self._verdict(outcome, n, now_ms, label, detail, suspect)
 
     def _relay_reason(self):
@@ -103,7 +105,8 @@ class Door:
         # A failed guess is counted on flash before it is shown: cutting the power when the
         # "wrong" light comes on must not give an attacker free guesses.
         start = outcome in _COUNTED and self.lockout.failure(now_ms)
-        self.feedback(FEEDBACK[outcome])  # the driver sees the verdict before any slow work
+        # The driver sees the verdict before any slow work, and at once if it locked the keypad.
+        self.feedback("wrong_locked" if start and FEEDBACK[outcome] == "wrong" else FEEDBACK[outcome])
         ev = {"ev": "attempt", "outcome": outcome, "digits": n}
         if label is not None:
             ev["label"] = label
@@ -116,7 +119,8 @@ class Door:
             self.lockout.success()
         elif start:
             self._locked_keys = 0
-            self.emit({"ev": "lockout_start", "level": self.lockout.level, "duration_s": self.lockout.duration_s()})
+            lk = self.lockout
+            self.emit({"ev": "lockout_start", "level": lk.level, "duration_s": lk.duration_s(), "left": lk.left})
 
     def _end_lockout(self, now_ms):
         refused = self.lockout.refused
@@ -130,9 +134,12 @@ class Door:
         act = self.entry.poll(now_ms)
         if act is not None:
             self.feedback("timeout")
+        ev = self.budget.due(now_ms)
+        if ev is not None:
+            self.emit(ev)
 
     def ring(self, now_ms):
-        self.emit({"ev": "ring"})
+        self._budgeted("bell", {"ev": "ring"}, now_ms)
 
     def intercom(self, active, now_ms):
         self.relay.intercom(active, now_ms)
@@ -148,19 +155,21 @@ class Door:
             self.remote("intercom_dtmf", "submit", now_ms, tones)
 
     def remote(self, channel, request, now_ms, count=1):
-        """A network, console or intercom request to submit or read codes: always refused."""
-        self.feedback(FEEDBACK[RELAY_REFUSED])
-        slot = self._limit.get(channel)
-        if slot is not None and 0 <= ticks_diff(now_ms, slot[0]) < self.limit_ms:
-            slot[1] += count
-            return False
+        """A network, console or intercom request to submit or read codes: always refused.
+
+        Nothing shows at the door: nothing from the network may change what the driver sees
+        (a refusal pattern would cut off the "accepted" of a driver typing the right code).
+        Returns True when the refusal was recorded now, False when it was only counted."""
         if request not in REQUESTS:
             request = "other"  # never copy what a remote party sent into a record
         ev = {"ev": RELAY_REFUSED, "channel": channel, "request": request}
         if channel == "intercom_dtmf":
             ev["tones"] = count
-        if slot is not None and slot[1]:
-            ev["suppressed"] = slot[1]
-        self._limit[channel] = [now_ms, 0]
+        return self._budgeted(channel, ev, now_ms, count)
+
+    def _budgeted(self, source, ev, now_ms, n=1):
+        ev = self.budget.event(source, ev, now_ms, n)
+        if ev is None:
+            return False
         self.emit(ev)
         return True

@@ -1,9 +1,9 @@
 """Photos as evidence: stamped, hashed and written straight from the camera's buffer.
 
-Before hashing, a JPEG comment segment (FF FE) with the device id, seq and time goes right
-after the start-of-image marker, so a photo separated from its record still says where
-and when it was taken. The frame is never copied: its pieces are hashed and written in
-turn (the driver's buffer is reused by the next capture).
+Before hashing, a JPEG comment segment (FF FE) with the device id, seq, time and event goes
+right after the start-of-image marker, so a photo separated from its record still says
+where, when and why it was taken. The frame is never copied: its pieces are hashed and
+written in turn (the driver's buffer is reused by the next capture).
 """
 
 from binascii import hexlify
@@ -17,8 +17,9 @@ def photo_name(seq):
     return "%s/%d.jpg" % (DIR, seq)
 
 
-def comment(dev, seq, t):
-    text = "doorstep dev=%s seq=%d t=%s" % (dev, seq, "none" if t is None else t)
+def comment(dev, seq, t, what=""):
+    """what: " ev=<event>" and " channel=<channel>" of its record (prune ranks photos by it)."""
+    text = "doorstep dev=%s seq=%d t=%s%s" % (dev, seq, "none" if t is None else t, what)
     n = len(text) + 2
     return b"\xff\xfe" + bytes((n >> 8, n & 0xFF)) + text.encode()
 
@@ -49,7 +50,7 @@ class PhotoCheck:
         return flag
 
 
-def save(storage, frame, dev, seq, t):
+def save(storage, frame, dev, seq, t, what=""):
     """Write a stamped photo for record seq: returns (the record's `photo` field, frame digest).
 
     The frame digest (of the camera's bytes, before stamping) is what PhotoCheck compares.
@@ -60,7 +61,7 @@ def save(storage, frame, dev, seq, t):
     mv = memoryview(frame)
     if len(mv) < 4 or mv[0] != 0xFF or mv[1] != 0xD8:
         raise ValueError("camera frame is not a JPEG")
-    com = comment(dev, seq, t)
+    com = comment(dev, seq, t, what)
     h = sha256()
     h.update(SOI)
     h.update(com)

@@ -1,16 +1,28 @@
 """Making room on a small flash without losing evidence the homeowner has not pulled.
 
-Photos go first, oldest first. Records go only in whole segments that the homeowner's
-last pull already holds (``pulled.json``, written by `doorstep pull`), oldest first. Each
-deletion is itself recorded, so the remaining chain still verifies and explains the gap.
+Photos are ranked by what they show (rank()): refused remote requests, then rings, then
+code attempts and lockouts, which only another code attempt may push out. Each photo says
+its event in its JPEG comment (photo.comment), so no log has to be read to rank it. Photos
+the homeowner already pulled go first, oldest first. Records go only in whole segments
+that the homeowner's last pull already holds (``pulled.json``, written by `doorstep pull`),
+oldest first. Each deletion is recorded first, so the chain still verifies and explains it.
 """
 
 import json
 
 from doorstep import ledger as L
 from doorstep.photo import DIR as PHOTOS
+from doorstep.photo import photo_name
 
 PULLED_FILE = "pulled.json"
+KEEP = 2  # the rank of code attempts, lockouts and everything else
+
+
+def rank(ev, channel=None):
+    """0: a refused remote request, 1: a ring, KEEP: the rest (code attempts at the keypad)."""
+    if ev == "relay_refused" and channel != "keypad":
+        return 0
+    return 1 if ev == "ring" else KEEP
 
 
 def _photo_seqs(storage):
@@ -25,16 +37,39 @@ def _photo_seqs(storage):
     return seqs
 
 
-def prune_photos(storage, need, most=20):
-    """Delete the oldest photos until `need` bytes are free (at most `most`). Returns seqs."""
-    gone = []
-    for seq in _photo_seqs(storage)[:most]:
-        free = storage.free_bytes()
-        if free is None or free >= need:
+def photo_rank(storage, seq):
+    """The rank of photo seq from the event named in its comment (KEEP when it names none)."""
+    ev = channel = None
+    try:
+        with storage.open(photo_name(seq), "rb") as f:
+            head = f.read(160)
+        if head[2:4] == b"\xff\xfe" and len(head) > 6:
+            for w in head[6 : 4 + head[4] * 256 + head[5]].split(b" "):
+                if w[:3] == b"ev=":
+                    ev = w[3:].decode()
+                elif w[:8] == b"channel=":
+                    channel = w[8:].decode()
+    except (OSError, ValueError):
+        pass
+    return rank(ev, channel) if ev else KEEP
+
+
+def photos_to_prune(storage, need, upto, most=20):
+    """Seqs of the oldest photos that together free enough for `need` bytes free: photos the
+    homeowner pulled, and photos of rank `upto` or below. [] when nothing needs to go."""
+    free = storage.free_bytes()
+    if free is None or free >= need:
+        return []
+    short = need - free
+    pulled = pulled_seq(storage)
+    out = []
+    for seq in _photo_seqs(storage):
+        if short <= 0 or len(out) >= most:
             break
-        storage.remove("%s/%d.jpg" % (PHOTOS, seq))
-        gone.append(seq)
-    return gone
+        if seq <= pulled or photo_rank(storage, seq) <= upto:
+            out.append(seq)
+            short -= storage.size(photo_name(seq))
+    return out
 
 
 def pulled_seq(storage):

@@ -65,7 +65,8 @@ class Recorder:
             rec[k] = event[k]
         if frame is not None:
             try:
-                field, digest = photo.save(self.storage, frame, self.dev, seq, t)
+                what = " ev=" + event["ev"] + (" channel=" + event["channel"] if "channel" in event else "")
+                field, digest = photo.save(self.storage, frame, self.dev, seq, t, what)
                 rec["photo"] = field
                 flag = self.check.judge(field["size"], digest)
                 if flag:

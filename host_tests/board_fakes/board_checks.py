@@ -655,6 +655,51 @@ def check_safe_and_service_modes_at_boot():
         startup.state["mode"] = None
 
 
+async def check_a_damaged_config_still_runs_the_door():
+    """A config.json cut short: the door starts on the last one that booted, on default door
+    rules, and says why in its boot record (as the simulator does); with no good copy the
+    message says what to fix."""
+    import json
+    from binascii import unhexlify
+
+    from doorstep.app import App
+    from doorstep.board import startup
+    from doorstep.provision import public_info
+
+    _reset()
+    st = _provisioned()
+    cfg = {"board": {"profile": "freenove-s3"}, "heartbeat_min": 5}
+    st.write_json("config.json", cfg)
+    hw = profiles.resolve(cfg["board"])
+    from doorstep.board import hw as hwmod
+
+    keypad = hwmod.make_keypad(hw)
+    said = []
+    startup._say = said.append
+    try:
+        assert startup.boot(st, keypad) == "run"
+        assert json.loads(st.read("config.good.json")) == cfg
+        st.write_atomic("config.json", b'{"board": {"profile": "freen')
+        assert startup.boot(st, keypad) == "run", said
+        assert startup.state["cfg"] == cfg and "last configuration that worked" in said[-1], said
+        assert json.loads(st.read("config.good.json")) == cfg  # the good copy is kept
+        board, _hw, _logs = _board("freenove-s3")
+        app = App(st, board, unhexlify(public_info(st)[0]))
+        await app.boot()
+        app.running = True
+        await app.drain()
+        lines = [x for x in st.read("records/00000000.jsonl").split(b"\n") if x]
+        boot = json.loads(lines[-1])
+        assert boot["ev"] == "boot" and "config.json is damaged" in boot["config_err"], boot
+        assert app.cfg["heartbeat_min"] == 60  # door rules on their defaults
+        st.remove("config.good.json")
+        assert startup.boot(st, keypad) == "setup"
+        assert "config.json is damaged" in startup.state["problem"], startup.state["problem"]
+    finally:
+        startup._say = print
+        startup.state["mode"] = None
+
+
 def check_crash_pause_grows():
     from doorstep.board import startup
 

@@ -85,11 +85,12 @@ async def scenario_photo_stamped_with_dev_seq_time():
     assert data[:4] == b"\xff\xd8\xff\xfe"
     n = data[4] * 256 + data[5]
     text = data[6 : 4 + n].decode()
-    assert text == "doorstep dev=%s seq=%d t=%d" % (r["dev"], r["seq"], r["t"]), text
+    assert text == "doorstep dev=%s seq=%d t=%d ev=ring" % (r["dev"], r["seq"], r["t"]), text
 
 
 async def scenario_camera_faults_never_block_records():
     dev = await new_device()
+    dev.app.door.budget.quiet_ms = 0  # every ring a new visit: each one photographed
     cam = dev.board.camera
     for mode in ("fail", "none", "slow", "ok", "ok", "ok", "dark", "frozen"):
         cam.mode = mode
@@ -247,3 +248,65 @@ async def scenario_keys_pressed_while_a_record_is_signed_are_not_lost():
     recs = records(root)
     assert [r["ev"] for r in recs[-2:]] == ["ring", "attempt"], recs[-2:]
     assert recs[-1]["outcome"] == "accepted" and recs[-1]["digits"] == len(CODE)
+
+
+def _time_order_ok(recs):
+    """The verifier's rule: within a boot, t goes back only at or right after a time_set."""
+    for a, b in zip(recs, recs[1:]):
+        if a["boot"] == b["boot"] and a["tq"] == b["tq"] and isinstance(a["t"], int) and isinstance(b["t"], int):
+            if b["t"] < a["t"] and "time_set" not in (a["ev"], b["ev"]):
+                return "seq %d: t goes back from %d to %d" % (b["seq"], a["t"], b["t"])
+    return None
+
+
+async def scenario_any_step_back_of_the_clock_is_recorded():
+    dev = await new_device(t=None)
+    app = dev.app
+    app.set_time(T0, "ntp")
+    await dev.ring()
+    await dev.advance(30000)
+    app.set_time(T0, "ntp")  # 30 s back: far under time_jump_s, still a step back
+    await dev.ring()
+    app.set_time(T0 + 40, "ntp")  # a small step forward is not worth a record
+    await dev.advance(20)
+    recs = records(dev.storage.root)
+    ts = [(r["old"], r["new"]) for r in recs if r["ev"] == "time_set"]
+    assert ts == [(None, T0), (T0 + 30, T0)], ts
+    assert _time_order_ok(recs) is None, _time_order_ok(recs)
+
+
+async def scenario_host_record_behind_the_device_clock_keeps_time_order():
+    from doorstep import admin
+
+    root = tmpdir()
+    dev = await new_device(root)
+    await dev.advance(90000)
+    await dev.ring()  # t = T0 + 90, tq host
+    dev.app.stop()
+    admin.add_code(dev.storage, T0 + 30, "5566778899", "late-pc")  # the PC's clock is behind
+    recs = records(root)
+    assert [r["ev"] for r in recs[-2:]] == ["time_set", "code_added"], recs[-2:]
+    assert _time_order_ok(recs) is None, _time_order_ok(recs)
+
+
+async def scenario_lost_or_damaged_boot_file_recovers_the_counter():
+    root = tmpdir()
+    await new_device(root)
+    for content, why in ((None, "missing"), (b'{"boot": 1, "cl', "damaged"), (b"[3]", "damaged"),
+                         (b'{"boot": "9"}', "damaged"), (b'{"boot": 0, "clean": true}', "behind the log")):
+        st = Storage(root)
+        before = records(root)[-1]["boot"]
+        if content is None:
+            st.remove("boot.json")
+        else:
+            st.write_atomic("boot.json", content)
+        dev = VirtualDevice(root, VirtualBoard(T0, "host"))
+        await dev.boot()  # never a crash loop
+        b = records(root)[-1]
+        assert b["ev"] == "boot" and b["boot"] == before + 1, (why, b)
+        assert b["boot_recovered"] == "boot.json " + why and b["clean"] is False, b
+        dev.app.stop()
+    dev = VirtualDevice(root, VirtualBoard(T0, "host"))
+    await dev.boot()
+    b = records(root)[-1]
+    assert "boot_recovered" not in b and b["clean"] is True, b

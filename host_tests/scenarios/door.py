@@ -97,6 +97,23 @@ def scenario_window_needs_clock():
     assert r.codes.list()[1]["used"] is True
 
 
+def scenario_right_code_without_clock_looks_and_counts_like_a_wrong_one():
+    """No oracle: a guesser must not learn that a code with a window is right because the
+    clock is unset. Only the record (read by the homeowner) says why it was refused."""
+    right, wrong = Rig(t=None), Rig(t=None)
+    for r in (right, wrong):
+        r.codes.add("11112222", "win", T0, T0 + 60)
+    for _ in range(3):
+        right.keys("11112222#")
+        wrong.keys("99998888#")
+        state = [(k, v, wrong.lock.__dict__.get(k)) for k, v in right.lock.__dict__.items() if k != "storage"]
+        assert [s[1] for s in state] == [s[2] for s in state], state  # the lockout saw the same
+    assert right.fb.seen == wrong.fb.seen, (right.fb.seen, wrong.fb.seen)
+    assert right.lock.is_locked(right.clock.ms) and right.ev.kinds() == wrong.ev.kinds()
+    assert [e.get("outcome") for e in right.ev.all[:3]] == ["no_clock"] * 3
+    assert right.ev.all[0]["label"] == "win" and right.codes.list()[0]["used"] is None
+
+
 def scenario_timeout_clears_without_attempt():
     r = Rig()
     r.codes.add("1234", "a")
@@ -116,13 +133,14 @@ def scenario_too_long_is_invalid():
     assert e["outcome"] == "invalid" and e["digits"] == 13, e
 
 
-def scenario_lockout_after_three_and_backoff():
+def scenario_lockout_after_three_then_the_allowance():
     r = Rig()
     r.codes.add("1234", "a")
     for _ in range(3):
         r.keys("0000#")
     assert r.ev.kinds()[-1] == "lockout_start"
-    assert r.ev.last() == {"ev": "lockout_start", "level": 1, "duration_s": 60}
+    assert r.ev.last() == {"ev": "lockout_start", "level": 1, "duration_s": 60, "left": 3}
+    assert r.fb.seen[-1] == "wrong_locked"  # the driver learns of the lockout at once
     # Keys during lockout: distinct feedback, count nothing, right code refused
     r.keys("1234#")
     assert r.fb.seen[-5:] == ["locked"] * 5
@@ -133,23 +151,36 @@ def scenario_lockout_after_three_and_backoff():
     assert len(r.ev.all) == n
     r.advance(60 * 1000)
     assert r.ev.last() == {"ev": "lockout_end", "refused": 10}
+    # Three more use up the allowance of six: locked until a guess comes back (20 min
+    # after the first wrong code), however the three were spread.
     for _ in range(3):
         r.keys("0000#")
-    assert r.ev.last() == {"ev": "lockout_start", "level": 2, "duration_s": 120}
-    r.advance(120 * 1000)
-    r.keys("1234#")
+    e = r.ev.last()
+    assert e["ev"] == "lockout_start" and e["left"] == 0 and e["level"] == 2, e
+    assert 20 * 60 - 70 <= e["duration_s"] <= 20 * 60 - 60, e
+    r.advance(e["duration_s"] * 1000)
+    assert r.ev.last()["ev"] == "lockout_end"
+    r.keys("1234#")  # the guess that came back lets the driver in
     assert r.ev.last("attempt")["outcome"] == "accepted"
     assert r.lock.level == 0 and r.lock.fails == 0
 
 
-def scenario_backoff_caps_at_one_hour():
+def scenario_one_guess_per_refill_once_the_allowance_is_spent():
     r = Rig()
-    for level in range(1, 10):
-        for _ in range(3):
-            r.keys("0000#")
-        d = r.ev.last("lockout_start")["duration_s"]
-        assert d == min(60 << (level - 1), 3600), (level, d)
-        r.advance(d * 1000)
+    for _ in range(6):
+        r.keys("0000#")
+        if r.lock.is_locked(r.clock.ms):
+            r.advance(r.lock.remaining_ms(r.clock.ms))
+    for _ in range(3):  # each wrong code now locks until the next guess comes back
+        r.keys("0000#")
+        e = r.ev.last("lockout_start")
+        assert e["left"] == 0 and 20 * 60 - 2 <= e["duration_s"] <= 20 * 60, e
+        r.advance(e["duration_s"] * 1000)
+    assert r.lock.left == 1  # the one the last lockout waited for
+    r.advance(3 * 20 * 60 * 1000)  # an hour without wrong codes: three more back
+    assert r.lock.left == 4, r.lock.left
+    r.keys("0000#0000#")
+    assert not r.lock.is_locked(r.clock.ms) and r.lock.left == 2, r.lock.left
 
 
 def scenario_lockout_survives_power_cycle():
@@ -181,7 +212,7 @@ class _PowerGoesAt(Feedback):
 
     def __call__(self, name):
         Feedback.__call__(self, name)
-        if name == self.pattern:
+        if name.startswith(self.pattern):  # "wrong_locked" shows "wrong" too
             raise PowerCut()
 
 
@@ -241,11 +272,11 @@ def scenario_remote_channels_refused():
     r.codes.add("1234", "a")
     for ch in ("mqtt", "console", "network"):
         for req in ("submit", "reveal", "list", "export"):
-            r.clock.advance(11000)
+            r.clock.advance(r.door.budget.quiet_ms)  # each its own burst: recorded at once
             assert r.door.remote(ch, req, r.clock.ms) is True
             e = r.ev.last()
             assert e == {"ev": "relay_refused", "channel": ch, "request": req}, e
-    r.clock.advance(11000)
+    r.clock.advance(r.door.budget.quiet_ms)
     r.door.remote("mqtt", "submit 1234", r.clock.ms)  # a request is never copied into a record
     assert r.ev.last()["request"] == "other"
     # The code is still unused: no remote path reached it

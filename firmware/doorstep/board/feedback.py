@@ -21,6 +21,8 @@ PATTERNS = {
     "accepted": ((1, 1800, 100), (1, 0, 40), (1, 2400, 100), (1, 0, 40), (1, 3000, 250), (1, 0, 1500)),
     "wrong": ((1, 350, 600),),  # one low buzz
     "locked": ((1, 350, 150), (0, 0, 100), (1, 350, 150), (0, 0, 100), (1, 350, 150)),
+    # a wrong code that locked the keypad: the low buzz, then the lockout's pattern at once
+    "wrong_locked": ((1, 350, 600), (0, 0, 300), (1, 350, 150), (0, 0, 100), (1, 350, 150), (0, 0, 100), (1, 350, 150)),
     "refused": ((1, 500, 200), (0, 0, 120), (1, 500, 200)),  # code relayed via intercom
     "fail_closed": ((1, 250, 900),),  # cannot take codes now (flash full or damaged)
     "timeout": ((1, 900, 80), (0, 0, 80), (1, 600, 80)),  # typed digits were dropped

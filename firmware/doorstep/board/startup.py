@@ -9,6 +9,10 @@ boot() decides how this start goes, from config.json and the keys held at power-
                Ctrl-C no longer stops the app, and the app never returns to the prompt.
 * "setup"   -- the board section of config.json was refused; the message names the pin.
 
+A config.json that cannot be read at all (cut short, garbled) does not stop the door: it
+starts on the last configuration that booted (config.good.json, see config.py), and the app
+records config_err and runs its door rules on the defaults, as the simulator does.
+
 main() runs the door: Storage('/'), the board from the configuration, the public key
 (doorstep.provision.public_info), then doorstep.app.App under asyncio, with the MQTT
 notifier (doorstep.mqtt) as a task beside it when config.json has an "mqtt" section. A
@@ -24,7 +28,6 @@ from binascii import unhexlify
 
 from doorstep import config as cfgmod
 from doorstep.board import profiles
-from doorstep.config import ConfigError
 from doorstep.storage import Storage
 
 SAFE_KEY = "*"
@@ -96,14 +99,17 @@ def boot(storage=None, keypad=None, lock=lock_down):
     state["mode"] = None
     storage = storage or Storage("/")
     try:
-        raw = storage.read_json(cfgmod.CONFIG_FILE, {})
-        if not isinstance(raw, dict):
-            raise ConfigError("config.json must hold a JSON object")
+        raw, err = cfgmod.read_raw(storage)
+        if err:
+            _say("doorstep: %s; starting on the last configuration that worked (door rules on their"
+                 " defaults). Fix it with doorstep provision --config FILE." % err)
         layout = raw.get("layout", "3x4")
         hw = profiles.resolve(raw.get("board"), layout)
         production = profiles.production(raw)
         profiles.wifi(raw)
         profiles.ntp_host(raw)
+        if not err:
+            cfgmod.keep_good(storage)
     except Exception as e:  # noqa: BLE001  -- ConfigError or a damaged file: say which
         state["mode"], state["problem"] = "setup", "the configuration was refused: %s" % e
         _say("doorstep: " + state["problem"] + ". The door is not running; fix config.json"
