@@ -203,7 +203,7 @@ def test_provision_makes_the_key_on_the_device_and_stamps_genesis_with_the_pcs_c
 def test_codes_and_couriers_are_signed_records_and_never_show_their_digits(home):
     h = home
     n0 = len(h.records())
-    out = h.run("codes", "add", CODE, "--label", "amazon-0625", "--from", DAY, "--until", "2026-06-26", "--device", h.dev).stdout
+    out = h.run("codes", "add", CODE, "--label", "amazon-0625", "--from", DAY, "--until", DAY, "--device", h.dev).stdout
     assert "'amazon-0625' valid 2026-06-25 00:00:00 UTC to 2026-06-26 00:00:00 UTC" in out
     # `-` reads the code from stdin: it stays out of the shell history and `ps`.
     h.run("codes", "add", "-", "--label", "dhl-box", "--device", h.dev, stdin=TYPED + "\n")
@@ -249,6 +249,7 @@ def test_codes_and_couriers_are_signed_records_and_never_show_their_digits(home)
         (["codes", "add", "90817263", "--label", "x", "--from", "2026-06-26", "--until", DAY], "must be after its start"),
         (["codes", "add", "90817263", "--label", "x", "--from", "tomorrow"], "write it like 2026-06-25T09:00Z"),
         (["codes", "revoke", "no-such"], "`doorstep codes list --device"),
+        (["codes", "add", "90817263", "--label", "box-90817263"], "the label must not contain the code"),
     ],
 )
 def test_bad_codes_and_labels_change_nothing_on_the_device(home, argv, says):
@@ -402,6 +403,8 @@ def test_pull_refuses_a_device_that_lists_paths_outside_the_log(tmp_path, monkey
     from doorstep_tools import device_cmds as dc
 
     class Tampered:
+        name = "sim:tampered"
+
         def call(self, fn, *a):
             assert fn == "manifest"
             return {"records": [["00000000.jsonl", 10], ["../../escape.jsonl", 10]], "photos": [], "quarantine": []}
@@ -409,6 +412,7 @@ def test_pull_refuses_a_device_that_lists_paths_outside_the_log(tmp_path, monkey
         def fetch(self, *a):
             raise AssertionError("fetched from a device that listed a path")
 
+    monkeypatch.setenv("DOORSTEP_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(dc, "_connected", lambda args: (Tampered(), {"pub": "00" * 32, "dev": "0" * 16}))
     with pytest.raises(dc.DeviceError, match="tampered with"):
         dc.cmd_pull(types.SimpleNamespace(out=str(tmp_path / "log"), device="sim:x"))
@@ -421,3 +425,61 @@ def test_pull_refuses_a_device_that_lists_paths_outside_the_log(tmp_path, monkey
 def test_a_code_typed_where_a_time_goes_is_not_repeated(home):
     home.refused("codes", "add", CODE, "--label", "x", "--until", TYPED, "--device", home.dev, says="a plain number is not a UTC time")
     assert all(TYPED not in s for s in home.said)
+
+
+def test_until_a_date_means_the_end_of_that_day(home):
+    """The README: a date alone means the whole day; --until 2026-12-02 was refused."""
+    out = home.run("codes", "add", CODE, "--label", "dec-2", "--from", "2026-12-02", "--until", "2026-12-02", "--device", home.dev).stdout
+    assert "valid 2026-12-02 00:00:00 UTC to 2026-12-03 00:00:00 UTC" in out, out
+    added = home.records()[-1]
+    assert (added["from"], added["until"]) == (1796169600, 1796169600 + 86400)
+    out = home.run("codes", "add", TYPED, "--label", "noon", "--until", "2026-12-02T12:00Z", "--device", home.dev).stdout
+    assert "to 2026-12-02 12:00:00 UTC" in out, out  # a time is taken as it is
+
+
+@pytest.mark.parametrize("label", ["dhl #2", "ups?night", "a&b=c+d", "50% off", "x/y:z", "~!@$^*()[]{}|;'\",.<>`"])
+def test_courier_uri_parses_back_to_its_label_and_secret(label):
+    import base64
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from doorstep_tools.device_cmds import otpauth_uri
+
+    secret = bytes(range(20))
+    u = urlsplit(otpauth_uri(label, secret))
+    assert (u.scheme, u.netloc, u.fragment) == ("otpauth", "totp", "")
+    issuer, _, name = unquote(u.path[1:]).partition(":")
+    assert (issuer, name) == ("Doorstep", label)
+    q = parse_qs(u.query)
+    b32 = q["secret"][0]
+    assert base64.b32decode(b32 + "=" * (-len(b32) % 8)) == secret
+    assert (q["issuer"], q["digits"], q["period"]) == (["Doorstep"], ["6"], ["30"])
+
+
+def test_a_courier_with_an_odd_label_gets_a_uri_whose_codes_open_the_door(home):
+    import base64
+    from urllib.parse import parse_qs, urlsplit
+
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    from doorstep import totp
+    from doorstep_tools.timefmt import parse_utc
+
+    out = home.run("courier", "add", "--label", "dhl #2", "--device", home.dev).stdout
+    [uri] = [line for line in out.splitlines() if line.startswith("otpauth://")]
+    b32 = parse_qs(urlsplit(uri).query)["secret"][0]
+    secret = base64.b32decode(b32 + "=" * (-len(b32) % 8))
+    code = totp.totp(secret, parse_utc("%sT10:00:00Z" % DAY))
+    out = home.sim(CLOCK, "keys %s#" % code)
+    assert "outcome=accepted label=dhl #2 digits=6" in out, out
+
+
+def test_pull_from_a_device_this_pc_never_pinned_shows_and_pins_its_key(tmp_path):
+    h = Home(tmp_path)
+    h.sim(CLOCK, "ring")
+    out = h.run("pull", "--device", h.dev, "--out", tmp_path / "log").stdout
+    genesis = h.records()[0]
+    fp = " ".join(genesis["pub"][i : i + 8] for i in range(0, 64, 8))
+    assert "has not pinned device %s" % genesis["dev"] in out and fp in out, out
+    assert "Pinned device %s" % genesis["dev"] in out and "OK: " in out, out
+    assert h.profile()["pub"] == genesis["pub"]
+    out = h.run("pull", "--device", h.dev, "--out", tmp_path / "log").stdout
+    assert "not pinned" not in out and "Pinned" not in out, out  # said once

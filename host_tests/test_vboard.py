@@ -271,6 +271,7 @@ def test_camera_failure_and_ring(board):
     rec = board.records()[-1]
     assert rec["ev"] == "ring" and "photo_err" in rec and "camera" in rec["photo_err"]
     assert board.control(camera="ok")["ok"]
+    board.control(advance_ms=301000)  # a new visit: rings closer together are one burst
     assert board.control(ring=True)["ok"]
     assert board.records()[-1]["photo"]["size"] > 0
 

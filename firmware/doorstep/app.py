@@ -161,12 +161,10 @@ class App:
             self.step()
             await sleep_ms(self.scan_ms)
 
-    async def _photo(self, ev, low):
+    async def _photo(self, ev):
         # A record that stands for a burst (suppressed) has no photo: its first one had.
         if ev["ev"] not in PHOTO_EVENTS or ev.get("suppressed"):
             return None, None
-        if low:
-            return None, "flash low: the space left is kept for code attempts"
         try:
             frame = await wait_for_ms(self.board.camera.capture(), self.cfg["photo_timeout_ms"])
         except asyncio.TimeoutError:
@@ -191,7 +189,10 @@ class App:
             except LedgerFull:
                 self.door.fail_closed = True
                 return False
-            frame, err = await self._photo(ev, rank < prune.KEEP and self.door.budget.low)
+            if rank < prune.KEEP and self.door.budget.low and ev["ev"] in PHOTO_EVENTS and not ev.get("suppressed"):
+                frame, err = None, "flash low: the space left is kept for code attempts"
+            else:
+                frame, err = await self._photo(ev)
             try:
                 rec = await self.rec.write(ev, t, tq, ms, frame, err)
             except LedgerFull:

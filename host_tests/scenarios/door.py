@@ -319,6 +319,7 @@ def scenario_registration_rules():
             assert False, "accepted a bad code"
     r.codes.add("1234", "x")
     for args, word in ((("5678", "x"), "in use"), (("1234", "y"), "already registered"),
+                       (("5678", "box-5678"), "must not contain the code"), (("5678", "56789"), "must not contain"),
                        (("5678", ""), "label"), (("5678", "z", 10, 5), "after its start")):
         try:
             r.codes.add(*args)

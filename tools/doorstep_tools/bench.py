@@ -219,6 +219,55 @@ def host_records_per_s():
         return asyncio.run(go(root))
 
 
+def flood_figures():
+    """Flash used per hour under the review's floods (a refused MQTT command every 10 s, the
+    bell every 2 s) on a 1.5 MB virtual flash, and the keypad lockout's figures, both with the
+    firmware's own code in virtual time (CPython)."""
+    from doorstep.lockout import Lockout
+    from doorstep.storage import Storage
+    from doorstep_tools.virtual.board import VirtualBoard
+    from doorstep_tools.virtual.device import VirtualDevice
+    from doorstep_tools.virtual.flash import SmallFlash
+    from doorstep_tools.virtual.floods import HOUR, MIN, flood, lockout_figures
+
+    async def run(root, what, every_ms, hours):
+        flash = SmallFlash(root, 10 ** 8)
+        d = VirtualDevice(root, VirtualBoard(1782378000, "host"), flash)
+        await d.provision(os.urandom)
+        await d.boot()
+        flash.capacity = flash.used() + 1536 * 1024
+        d.app.door.codes.add("48291377", "parcel")
+        await d.ring()  # a visitor's ring: its photo must survive the flood
+        ring = "photos/%d.jpg" % (d.app.ledger.next_seq - 1)
+        await d.advance(5 * MIN + 1000)
+        used, n0, p0 = flash.used(), d.app.ledger.next_seq, len(flash.listdir("photos"))
+        sent = await flood(d, what, every_ms, hours * HOUR)
+        per_h = (flash.used() - used) / hours
+        recs, photos = (d.app.ledger.next_seq - n0) / hours, len(flash.listdir("photos")) - p0
+        await d.press("48291377#")
+        return per_h, recs, photos, sent, flash.exists(ring), d.board.feedback_log[-1]
+
+    print("  floods on a 1.5 MB flash (virtual time, CPython):")
+    for what, every, hours, name in (("remote", 10000, 6, "refused MQTT command every 10 s"), ("ring", 2000, 6, "bell every 2 s")):
+        with tempfile.TemporaryDirectory() as root:
+            per_h, recs, photos, sent, kept, shown = asyncio.run(run(root, what, every, hours))
+        print("    %-32s %6.1f KB of flash an hour, %4.1f records an hour, %d photo(s) in %d h for %d events;"
+              " the visitor's ring photo %s, the driver's code afterwards: %s"
+              % (name + ":", per_h / 1024, recs, photos, hours, sent, "kept" if kept else "PRUNED", shown))
+    with tempfile.TemporaryDirectory() as root:
+        n = [0]
+
+        def make_lock():
+            n[0] += 1
+            os.mkdir(os.path.join(root, str(n[0])))
+            return Lockout(Storage(os.path.join(root, str(n[0]))), 0)
+
+        f = lockout_figures(make_lock)
+    print("  keypad lockout: a guesser gets %d wrong codes on day 1 and %d on day 2; a passer-by (any visit up to 2 h)"
+          " keeps the keypad locked at most %.0f min after leaving; three wrong codes every hour lock it %.0f min a day"
+          % (f["guesses_day1"], f["guesses_day2"], f["passer_by_ms"] / MIN, f["locked_3h_ms"] / MIN))
+
+
 def source_files():
     """The firmware, the test fakes and the virtual device, as /lib of a VM."""
     files = tree_files(os.path.join(repo_root(), "firmware"), "/lib")
@@ -268,6 +317,7 @@ def main():
     print("  firmware .mpy total (xtensawin): %.1f KB; with -O3 (no line numbers in tracebacks): %.1f KB; budget 64 KB"
           % (mpy_size() / 1024, mpy_size("-O3") / 1024))
     print("  records written per second on this host (CPython, sign + append, no photo): %.1f" % host_records_per_s())
+    flood_figures()
 
 
 if __name__ == "__main__":

@@ -116,6 +116,9 @@ def cmd_sim(args):
     except ValueError as e:
         print("doorstep sim: %s" % e, file=sys.stderr)
         return 2
+    if args.flash_kb < 64:
+        print("doorstep sim: --flash-kb must be 64 or more (the device keeps its key, codes and log there)", file=sys.stderr)
+        return 2
     if args.script:
         from doorstep_tools.sim import ScriptError, run_script
 
@@ -123,7 +126,7 @@ def cmd_sim(args):
             print("doorstep sim: no script file %s" % args.script, file=sys.stderr)
             return 2
         try:
-            run_script(args.state, args.script, mqtt=mqtt)
+            run_script(args.state, args.script, mqtt=mqtt, flash_kb=args.flash_kb)
         except ScriptError as e:
             print("doorstep sim: %s: %s" % (args.script, e), file=sys.stderr)
             return 1
@@ -133,7 +136,7 @@ def cmd_sim(args):
         return 2
     from doorstep_tools.interactive import run
 
-    run(args.state, mqtt)
+    run(args.state, mqtt, args.flash_kb)
     return 0
 
 
@@ -171,6 +174,8 @@ def build_parser():
     s = sub.add_parser("sim", help="run the device on this PC (a virtual keypad, camera and clock)")
     s.add_argument("--state", default="sim-device", help="the simulated device's flash (a folder; made and provisioned if new)")
     s.add_argument("--script", help="replay a scenario file instead of using the terminal as the keypad")
+    s.add_argument("--flash-kb", type=int, default=2048, metavar="KB",
+                   help="the simulated device's flash for its files (default 2048: an ESP32's 2 MB LittleFS)")
     s.add_argument("--mqtt", metavar="HOST:PORT", help="also report to this MQTT broker, as the device would (Home Assistant discovery)")
     s.add_argument("--mqtt-user", help="broker user for --mqtt")
     s.add_argument("--mqtt-password", help="broker password for --mqtt (better: DOORSTEP_MQTT_PASSWORD or the prompt)")

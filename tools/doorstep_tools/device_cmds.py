@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from doorstep_tools.timefmt import parse_utc, show_utc
+from doorstep_tools.timefmt import parse_utc, parse_utc_until, show_utc
 
 MARK = "@@doorstep "
 
@@ -271,7 +271,7 @@ def _connected(args):
 
 def _window(args):
     t_from = parse_utc(args.from_) if args.from_ else None
-    t_until = parse_utc(args.until) if args.until else None
+    t_until = parse_utc_until(args.until) if args.until else None  # a date: to the end of that day
     return t_from, t_until
 
 
@@ -291,6 +291,9 @@ def cmd_codes_add(args):
     code = _read_code(args)
     if not (code.isascii() and code.isdigit() and 4 <= len(code) <= 12):
         raise DeviceError("a delivery code must be 4 to 12 digits (0-9). Nothing was registered.")
+    if code in args.label:
+        raise DeviceError("the label must not contain the code: labels are shown in records, reports and Home Assistant."
+                          " Choose another label. Nothing was registered.")
     t_from, t_until = _window(args)
     dev, _ = _connected(args)
     d = dev.call("add_code", int(time.time()), code, args.label, t_from, t_until)
@@ -328,14 +331,22 @@ def cmd_codes_revoke(args):
     return 0
 
 
-def cmd_courier_add(args):
+def otpauth_uri(label, secret):
+    """The courier's authenticator URI (Key URI format), every part escaped: a label such as
+    'dhl #2' or 'ups?night' must not end the path or start the query."""
     import base64
+    from urllib.parse import quote, urlencode
 
+    b32 = base64.b32encode(secret).decode().rstrip("=")
+    query = urlencode({"secret": b32, "issuer": "Doorstep", "algorithm": "SHA1", "digits": 6, "period": 30})
+    return "otpauth://totp/Doorstep:%s?%s" % (quote(label, safe=""), query)
+
+
+def cmd_courier_add(args):
     dev, info = _connected(args)
     secret = os.urandom(20)
     dev.call("add_courier", int(time.time()), args.label, secret.hex())
-    b32 = base64.b32encode(secret).decode().rstrip("=")
-    uri = "otpauth://totp/Doorstep:%s?secret=%s&issuer=Doorstep&algorithm=SHA1&digits=6&period=30" % (args.label.replace(" ", "%20"), b32)
+    uri = otpauth_uri(args.label, secret)
     print("Courier %r registered. Give this to the courier ONCE (it is not stored on this PC):" % args.label)
     print(uri)
     try:
@@ -399,6 +410,9 @@ def cmd_pull(args):
     if os.path.exists(out) and not os.path.isdir(out):
         raise DeviceError("%s is a file: give --out the folder that keeps this device's log (a new folder for a first pull)" % out)
     dev, info = _connected(args)
+    if load_profiles().get(dev.name) is None:  # pinned below once its log verifies
+        print("This PC has not pinned device %s yet: its key is pinned once its log verifies. Its fingerprint"
+              " (compare it with the one noted when the doorbell was set up):\n  %s" % (info["dev"], fingerprint(info["pub"])))
     os.makedirs(out, exist_ok=True)
     _undo(out, _interrupted(out))
     # The pulled folder must belong to this device.
@@ -460,6 +474,9 @@ def cmd_pull(args):
         json.dump({"seq": seq, "hash": h, "pulled_at": int(time.time())}, f)
     os.replace(head_path + ".tmp", head_path)
     dev.call("mark_pulled", seq, h)
+    if load_profiles().get(dev.name) is None:
+        save_profile(dev.name, {"pub": info["pub"], "dev": info["dev"], "pinned_at": int(time.time())})
+        print("Pinned device %s in %s: later commands refuse a device with another key." % (info["dev"], _profiles_path()))
     print("OK: %d records up to seq %d verified and saved in %s." % (len(res.records), seq, out))
     return 0
 
@@ -503,7 +520,7 @@ def add_parser(sub):
     a.add_argument("code", help="4 to 12 digits, or - to read it from the keyboard without showing it (keeps it out of the shell history)")
     a.add_argument("--label", required=True)
     a.add_argument("--from", dest="from_", help="valid from (UTC, e.g. 2026-06-25T09:00Z)")
-    a.add_argument("--until", help="valid until (UTC)")
+    a.add_argument("--until", help="valid until (UTC); a date alone means the end of that day")
     device(a)
     a.set_defaults(func=_guard(cmd_codes_add))
     ls = csub.add_parser("list", help="labels, windows, used or not (never the codes)")

@@ -12,8 +12,7 @@ import termios
 import time
 import tty
 
-from doorstep.codes import CodeBook
-from doorstep_tools.sim import Simulator
+from doorstep_tools.sim import Simulator, feedback_text
 
 HELP = "keys: 0-9 * #  |  r ring  i intercom on/off  p power cut  b power on  q quit"
 
@@ -52,7 +51,52 @@ class KeyFeed:
             self.next_at = now + kp.hold_ms + self.gap_ms
 
 
-async def main(state, mqtt=None):
+OFF = "the device is off (power cut): press b to power it on"
+
+
+async def on_key(sim, ch, keys, out):
+    """One key typed at the terminal. Returns False to quit."""
+    if ch == "q":
+        return False
+    if ch in "\r\n ":
+        return True
+    if ch == "b":
+        if sim.alive:
+            out("the device is already on")
+        else:
+            await sim.command("boot")
+        return True
+    if ch not in "0123456789*#rip":
+        out(HELP)
+        return True
+    if not sim.alive:
+        out(OFF)
+        return True
+    if ch == "r":
+        await sim.command("ring")
+    elif ch == "i":
+        on = not sim.dev.board.intercom_on
+        await sim.command("intercom " + ("on" if on else "off"))
+        out("intercom " + ("on: codes typed now are refused as relayed" if on else "off"))
+    elif ch == "p":
+        await sim.command("power-cut")
+    else:
+        keys.add(ch)
+        sys.stdout.write(ch if ch in "*#" else "\u2022")
+        sys.stdout.flush()
+    return True
+
+
+def _shows(sim, out):
+    def show(name):
+        if name != "key":
+            d = sim.dev
+            out("door shows: %s" % feedback_text(name, d.app.door, d.board.clock.ticks_ms(), loud=True))
+
+    return show
+
+
+async def main(state, mqtt=None, flash_kb=2048):
     lines = []
 
     def out(s):
@@ -60,8 +104,8 @@ async def main(state, mqtt=None):
         sys.stdout.write("\r" + s + "\r\n")
         sys.stdout.flush()
 
-    sim = Simulator(state, out, mqtt=mqtt)
-    sim.on_feedback = lambda name: name == "key" or out("door shows: %s" % name.upper())
+    sim = Simulator(state, out, mqtt=mqtt, flash_kb=flash_kb)
+    sim.on_feedback = _shows(sim, out)
     await sim.start()
     sim.dev.app.set_time(int(time.time()), "ntp")
     demo = _demo_code(sim)
@@ -89,33 +133,8 @@ async def main(state, mqtt=None):
                 if not got:
                     break
                 typed.extend(got.decode("ascii", "replace"))
-            if not typed:
-                continue
-            ch = typed.pop(0)
-            if ch == "q":
+            if typed and not await on_key(sim, typed.pop(0), keys, out):
                 break
-            if ch in "0123456789*#":
-                if sim.alive:
-                    keys.add(ch)
-                    sys.stdout.write(ch if ch in "*#" else "\u2022")
-                    sys.stdout.flush()
-            elif ch == "r":
-                await sim.command("ring")
-            elif ch == "i":
-                if sim.alive:
-                    on = not sim.dev.board.intercom_on
-                    await sim.command("intercom " + ("on" if on else "off"))
-                    out("intercom " + ("on: codes typed now are refused as relayed" if on else "off"))
-            elif ch == "p":
-                if sim.alive:
-                    await sim.command("power-cut")
-            elif ch == "b":
-                if not sim.alive:
-                    await sim.command("boot")
-            elif ch in "\r\n ":
-                pass
-            else:
-                out(HELP)
     finally:
         if old:
             termios.tcsetattr(fd, termios.TCSADRAIN, old)
@@ -128,5 +147,5 @@ async def main(state, mqtt=None):
     print("  .venv/bin/doorstep report %s -o report.html" % state)
 
 
-def run(state, mqtt=None):
-    asyncio.run(main(state, mqtt))
+def run(state, mqtt=None, flash_kb=2048):
+    asyncio.run(main(state, mqtt, flash_kb))

@@ -125,12 +125,18 @@ def _describe(rec):
     if ev == "boot":
         how = "the run before ended cleanly" if g("clean") else "the run before did NOT end cleanly (power cut, crash or watchdog)"
         s = "Doorbell started (boot %s, reason: %s; %s)" % (g("boot"), g("reason"), how)
-        for k, what in (("config_err", "configuration problem"), ("codes_err", "the code list could not be read")):
+        for k, what in (("config_err", "configuration problem"), ("codes_err", "the code list could not be read"),
+                        ("boot_recovered", "start counter taken from the log")):
             if g(k):
                 s += "; %s: %s" % (what, g(k))
         return s
     if ev == "ring":
+        if g("suppressed"):
+            return "Bell rung (and %s more times since the ring recorded before, counted, not recorded one by one)" % g("suppressed")
         return "Bell rung"
+    if ev == "burst_end":
+        what = "rings" if g("of") == "ring" else "refused requests over %s" % g("channel") if g("channel") else "events"
+        return "A burst ended: %s more %s since the last one recorded were counted, not recorded one by one" % (g("suppressed"), what)
     if ev == "attempt":
         s = "Code typed at the keypad (%s digits): %s" % (g("digits"), OUTCOMES.get(g("outcome"), "outcome %r" % g("outcome")))
         if g("label"):
@@ -148,10 +154,12 @@ def _describe(rec):
         if g("tones"):
             s += "; %s DTMF tones heard" % g("tones")
         if g("suppressed"):
-            s += "; %s more such requests in the 10 s before were counted, not recorded" % g("suppressed")
+            s += "; %s more such requests since the one recorded before were counted, not recorded one by one" % g("suppressed")
         return s
     if ev == "lockout_start":
         s = "Keypad LOCKED for %s after repeated wrong codes (level %s)" % (duration(g("duration_s") or 0), g("level"))
+        if g("left") == 0:
+            s += "; the allowance of wrong codes was used up (one comes back every 20 min)"
         return s + "; the lockout was still running when the doorbell restarted" if g("resumed") else s
     if ev == "lockout_end":
         return "Keypad lockout ended (%s key presses refused during it)" % (g("refused") or 0)
@@ -193,7 +201,7 @@ def _describe(rec):
 # Sentences
 
 
-KNOWN = ("genesis", "boot", "ring", "attempt", "relay_refused", "lockout_start", "lockout_end", "heartbeat", "time_set",
+KNOWN = ("genesis", "boot", "ring", "attempt", "relay_refused", "burst_end", "lockout_start", "lockout_end", "heartbeat", "time_set",
          "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned")
 RINGS_IN_LEAD = 5  # more rings than this are listed one by one below the lead
 

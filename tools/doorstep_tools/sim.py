@@ -14,7 +14,9 @@ from doorstep_tools.timefmt import parse_utc, show_utc
 from doorstep_tools.virtual.audio import dtmf_pcm
 from doorstep_tools.virtual.board import VirtualBoard
 from doorstep_tools.virtual.device import VirtualDevice
-from doorstep_tools.virtual.flash import CutStorage, PowerCut
+from doorstep_tools.virtual.flash import PowerCut, SmallFlash
+
+FLASH_KB = 2048  # an ESP32's LittleFS in the default 4 MB layout
 
 
 class ScriptError(Exception):
@@ -35,11 +37,15 @@ def describe(rec):
     t = rec["t"]
     when = show_utc(t, "%Y-%m-%d %H:%M:%S")
     extra = []
-    for k in ("outcome", "label", "digits", "channel", "request", "reason", "level", "duration_s", "bytes", "source"):
+    for k in ("outcome", "label", "digits", "of", "channel", "request", "reason", "suppressed", "level", "duration_s",
+              "left", "bytes", "source", "free"):
         if k in rec and (k != "reason" or ev != "boot"):
             extra.append("%s=%s" % (k, rec[k]))
     if ev == "boot":
         extra.append("reason=%s clean=%s" % (rec["reason"], rec["clean"]))
+        for k in ("boot_recovered", "config_err", "codes_err"):
+            if k in rec:
+                extra.append("%s=%r" % (k, rec[k]))
     if rec.get("photo"):
         extra.append("photo=%s" % rec["photo"]["file"])
     elif "photo_err" in rec:
@@ -49,9 +55,25 @@ def describe(rec):
     return "seq %-4d %s  %-14s %s" % (rec["seq"], when, ev, " ".join(extra))
 
 
+def _seconds(s):
+    return "%d s" % s if s < 120 else "%d min %02d s" % (s // 60, s % 60) if s % 60 else "%d min" % (s // 60)
+
+
+def feedback_text(name, door, now_ms, loud=False):
+    """What the door shows, in words, with the lockout's length the moment it starts."""
+    say = str.upper if loud else str
+    lk = door.lockout
+    if name == "wrong_locked":
+        return "%s, then %s for %s" % (say("wrong"), say("locked"), _seconds(lk.duration_s()))
+    if name == "locked" and lk.is_locked(now_ms):
+        return "%s (%s left)" % (say("locked"), _seconds((lk.remaining_ms(now_ms) + 999) // 1000))
+    return say(name)
+
+
 class Simulator:
-    def __init__(self, state, out=print, rng=os.urandom, photos=True, mqtt=None):
+    def __init__(self, state, out=print, rng=os.urandom, photos=True, mqtt=None, flash_kb=FLASH_KB):
         self.state = state
+        self.flash = flash_kb * 1024  # the simulated chip's size: heartbeats report what is free on it
         self.out = out
         self.rng = rng
         self.photos = photos  # rendered JPEG scenes (Pillow); False: small synthetic frames
@@ -80,7 +102,7 @@ class Simulator:
 
     async def start(self):
         os.makedirs(self.state, exist_ok=True)
-        self.storage = CutStorage(self.state)
+        self.storage = SmallFlash(self.state, self.flash)
         self.dev = VirtualDevice(self.state, self._board(), self.storage)
         if not os.path.exists(os.path.join(self.state, "key.bin")):
             from doorstep.provision import firmware_hash
@@ -167,7 +189,7 @@ class Simulator:
             await d.press(args[0])
             for fb in d.board.feedback_log[n0:]:
                 if fb not in ("key",):
-                    self.out("door shows: %s" % fb)
+                    self.out("door shows: %s" % feedback_text(fb, d.app.door, d.board.clock.ticks_ms()))
         elif verb == "intercom":
             if args not in (["on"], ["off"]):
                 raise ValueError("use 'intercom on' or 'intercom off'")
@@ -230,7 +252,7 @@ class Simulator:
         self._mqtt_task = self.notifier = None
 
 
-def run_script(state, path, out=print, mqtt=None):
+def run_script(state, path, out=print, mqtt=None, flash_kb=FLASH_KB):
     with open(path) as f:
         lines = f.read().splitlines()
-    asyncio.run(Simulator(state, out, mqtt=mqtt).run_script(lines))
+    asyncio.run(Simulator(state, out, mqtt=mqtt, flash_kb=flash_kb).run_script(lines))

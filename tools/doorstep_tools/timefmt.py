@@ -17,6 +17,17 @@ def parse_utc(text):
     raise ValueError("%s is not a UTC time: write it like 2026-06-25T09:00Z or 2026-06-25" % shown)
 
 
+def parse_utc_until(text):
+    """The end of a validity window: a date alone means the end of that day (the next midnight,
+    as codes stop being valid at their until), anything else is parse_utc."""
+    t = parse_utc(text)
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return t
+    return t + 86400
+
+
 def show_utc(t, fmt="%Y-%m-%d %H:%M:%S UTC"):
     if t is None:
         return "clock not set"

@@ -95,7 +95,8 @@ class SmallFlash(CutStorage):
         return n
 
     def free_bytes(self):
-        return self.capacity - self.used()
+        free = self.capacity - self.used()
+        return free if free > 0 else 0
 
     def full(self, f, n):
         f.flush()  # so the file's own unflushed bytes count as used
