@@ -120,7 +120,7 @@ class App:
         layout = keypad.LAYOUT_4X4 if cfg["layout"] == "4x4" else keypad.LAYOUT_3X4
         self.scanner = keypad.KeyScanner(self.board.read_matrix, layout)
         if lock.is_locked(self.clock.ticks_ms()):
-            self._on_event({"ev": "lockout_start", "level": lock.level, "duration_s": lock.duration_s(), "resumed": True})
+            self._on_event({"ev": "lockout_start", "level": lock.level, "duration_s": lock.duration_s(), "left": lock.left, "resumed": True})
         self._intercom = False
         self.next_heartbeat = self.uptime() + cfg["heartbeat_min"] * 60000
 
@@ -183,16 +183,15 @@ class App:
         """
         while self.queue:
             ev, t, tq, ms = self.queue[0]
-            rank = prune.rank(ev["ev"], ev.get("channel"))
             try:
-                await self._make_room(t, tq, ms, rank)
-            except LedgerFull:
+                room = await self._make_room(t, tq, ms, prune.rank(ev["ev"], ev.get("channel")))
+            except OSError:  # LedgerFull, or a photo flash would not delete: retried later
                 self.door.fail_closed = True
                 return False
-            if rank < prune.KEEP and self.door.budget.low and ev["ev"] in PHOTO_EVENTS and not ev.get("suppressed"):
-                frame, err = None, "flash low: the space left is kept for code attempts"
-            else:
-                frame, err = await self._photo(ev)
+            if not room and self.door.unrecorded(ev):
+                self.queue.pop(0)  # a ring or refusal must not eat the reserve: only counted
+                continue
+            frame, err = await self._photo(ev)
             try:
                 rec = await self.rec.write(ev, t, tq, ms, frame, err)
             except LedgerFull:
@@ -222,8 +221,9 @@ class App:
         First what costs no evidence or the least: photos the homeowner already pulled and
         photos of refused remote requests, then record segments already pulled; only then
         photos of events that matter no more than this one (a ring never pushes out a code
-        attempt's photo, a refusal never a ring's). What is left below min_free_kb is the
-        reserve for code attempts: rings and refusals are then only counted (Budget.low).
+        attempt's photo, a refusal never a ring's). Returns False when min_free_kb could not
+        be freed: what is left is the reserve for code attempts, which rings and refusals
+        must not use (Door.unrecorded).
         """
         st = self.storage
         need = self.cfg["min_free_kb"] * 1024
@@ -241,7 +241,7 @@ class App:
             if rank:
                 await self._prune_photos(need, rank, t, tq, ms)
             free = st.free_bytes()
-        self.door.budget.low = free is not None and free < need
+        return free is None or free >= need
 
     async def _prune_photos(self, need, rank, t, tq, ms):
         while True:

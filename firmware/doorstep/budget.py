@@ -9,9 +9,10 @@ channel):
 * during a burst at most one record is made per gap, the gap doubling from ``first_ms``
   to ``cap_ms``; the events in between are counted, and the next record says how many
   (``suppressed``). Such a record has no photo: the burst's first record has one;
-* a burst that ends with events still unrecorded gets one ``burst_end`` record with the count;
-* while ``low`` (the flash is down to its reserve, see App._make_room) nothing is
-  recorded: events are only counted, so the reserve stays for code attempts.
+* a burst that ends with events still unrecorded gets one ``burst_end`` record with the count.
+
+A record the flash has no room for outside the reserve kept for code attempts is given
+back (refund) and counted into the source's next record (App.drain).
 """
 
 from doorstep.compat import ticks_diff
@@ -24,7 +25,6 @@ class Budget:
 
     def __init__(self):
         self.src = {}  # source -> [event, last event ms, last record ms, gap ms, unrecorded]
-        self.low = False
 
     def _quiet(self, since, now_ms, ms):
         d = ticks_diff(now_ms, since)
@@ -34,15 +34,12 @@ class Budget:
         """The event to record now (ev, maybe with "suppressed"), or None: only counted."""
         s = self.src.get(source)
         if s is None or self._quiet(s[1], now_ms, self.quiet_ms):
-            if self.low:
-                self.src[source] = [ev, now_ms, now_ms, self.first_ms, n + (s[4] if s else 0)]
-                return None
             self.src[source] = [ev, now_ms, now_ms, self.first_ms, 0]
             if s is not None and s[4]:
-                ev["suppressed"] = s[4]  # left from a burst that ended while the flash was low
+                ev["suppressed"] = s[4]  # given back while the flash was short
             return ev
         s[0], s[1] = ev, now_ms
-        if self.low or not self._quiet(s[2], now_ms, s[3]):
+        if not self._quiet(s[2], now_ms, s[3]):
             s[4] += n
             return None
         if s[4]:
@@ -54,8 +51,6 @@ class Budget:
         """A burst_end record for one source whose burst has ended uncounted, or None."""
         for source, s in self.src.items():
             if self._quiet(s[1], now_ms, self.quiet_ms):
-                if s[4] and self.low:
-                    continue  # counted into its next record once there is room
                 del self.src[source]
                 if s[4]:
                     ev = {"ev": "burst_end", "of": s[0]["ev"], "suppressed": s[4]}
@@ -64,3 +59,11 @@ class Budget:
                     return ev
                 return None
         return None
+
+    def refund(self, source, ev, n, now_ms):
+        """n events of source that were let through but could not be recorded: counted again."""
+        s = self.src.get(source)
+        if s is None:
+            self.src[source] = [ev, now_ms, now_ms, self.first_ms, n]
+        else:
+            s[4] += n

@@ -1,7 +1,7 @@
 """Making room on a small flash without losing evidence the homeowner has not pulled.
 
-Photos are ranked by what they show (rank()): refused remote requests, then rings, then
-code attempts and lockouts, which only another code attempt may push out. Each photo says
+Photos are ranked by what they show (rank()): refused remote requests go first, then rings,
+then code attempts and lockouts, which only another code attempt may push out. Each photo says
 its event in its JPEG comment (photo.comment), so no log has to be read to rank it. Photos
 the homeowner already pulled go first, oldest first. Records go only in whole segments
 that the homeowner's last pull already holds (``pulled.json``, written by `doorstep pull`),
@@ -15,14 +15,16 @@ from doorstep.photo import DIR as PHOTOS
 from doorstep.photo import photo_name
 
 PULLED_FILE = "pulled.json"
-KEEP = 2  # the rank of code attempts, lockouts and everything else
+KEEP = 2  # the rank of code attempts and lockouts
 
 
 def rank(ev, channel=None):
-    """0: a refused remote request, 1: a ring, KEEP: the rest (code attempts at the keypad)."""
-    if ev == "relay_refused" and channel != "keypad":
-        return 0
-    return 1 if ev == "ring" else KEEP
+    """Which photos a record may push out (those of its rank or below): KEEP for code attempts
+    at the keypad and lockouts, 1 for rings, 0 for refused remote requests and for records
+    without a photo (a heartbeat makes room from pulled files, or uses the reserve)."""
+    if ev in ("attempt", "lockout_start") or (ev == "relay_refused" and channel == "keypad"):
+        return KEEP
+    return 1 if ev == "ring" else 0
 
 
 def _photo_seqs(storage):

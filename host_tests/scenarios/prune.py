@@ -67,7 +67,7 @@ async def record_pressure(root):
     led = Ledger(dev.storage)
     hashes = {s: led.hash_of(s) for s in range(12)}
     admin.mark_pulled(dev.storage, 7, hashes[7])
-    flash.capacity = flash.used() + NEED - 3000
+    flash.capacity = flash.used() + NEED - 1500  # room once the two pulled segments are gone
     await dev.ring()
     return dev, hashes
 
@@ -119,5 +119,8 @@ async def scenario_full_flash_nothing_prunable_fails_closed():
     flash.capacity += 10 ** 6  # space came back (e.g. the homeowner pulled and pruned)
     await dev.advance(1500)
     recs = records(root)
-    assert [r["ev"] for r in recs[n:]] == ["ring", "attempt"], recs[n:]
-    assert recs[-1]["outcome"] == "fail_closed" and not dev.app.door.fail_closed
+    # The ring found no room outside the reserve kept for code attempts: it was counted,
+    # not recorded, and its count comes in a burst_end once the burst is over.
+    kinds = [(r["ev"], r.get("outcome"), r.get("of"), r.get("suppressed")) for r in recs[n:]]
+    assert sorted(kinds, key=str) == [("attempt", "fail_closed", None, None), ("burst_end", None, "ring", 1)], kinds
+    assert not dev.app.door.fail_closed
