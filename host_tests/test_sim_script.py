@@ -440,3 +440,13 @@ def test_interactive_keys_while_the_power_is_off_say_so(tmp_path):
         sim.dev.app.stop()
 
     asyncio.run(go())
+
+
+def test_a_truncated_config_is_said_at_boot_not_silently_replaced_by_defaults(tmp_path):
+    state = tmp_path / "dev"
+    run(state, [])
+    (state / "config.json").write_text('{"heartbeat_min": 5, "rel')
+    new, out = after(state, [CLOCK])
+    boot = [r for r in records(state) if r["ev"] == "boot"][-1]
+    assert "config.json is damaged" in boot["config_err"], boot
+    assert "config_err='config.json is damaged" in [s for s in out if " boot " in s][-1], out

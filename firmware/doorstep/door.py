@@ -177,7 +177,7 @@ class Door:
             source, tmpl = ev["channel"], {"ev": kind, "channel": ev["channel"]}
         else:
             return False
-        n = ev.get("suppressed", 0) + (ev["ev"] != "burst_end")
+        n = ev.get("suppressed", 0) + (0 if ev["ev"] == "burst_end" else ev.get("tones", 1))
         self.budget.refund(source, tmpl, n, self.clock.ticks_ms())
         return True
 
