@@ -188,7 +188,7 @@ class App:
             except OSError:  # LedgerFull, or a photo flash would not delete: retried later
                 self.door.fail_closed = True
                 return False
-            if not room and self.door.unrecorded(ev):
+            if not room and self.door.budget.give_back(ev, self.clock.ticks_ms()):
                 self.queue.pop(0)  # a ring or refusal must not eat the reserve: only counted
                 continue
             frame, err = await self._photo(ev)
@@ -223,7 +223,7 @@ class App:
         photos of events that matter no more than this one (a ring never pushes out a code
         attempt's photo, a refusal never a ring's). Returns False when min_free_kb could not
         be freed: what is left is the reserve for code attempts, which rings and refusals
-        must not use (Door.unrecorded).
+        must not use (Budget.give_back).
         """
         st = self.storage
         need = self.cfg["min_free_kb"] * 1024

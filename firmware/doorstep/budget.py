@@ -12,7 +12,7 @@ channel):
 * a burst that ends with events still unrecorded gets one ``burst_end`` record with the count.
 
 A record the flash has no room for outside the reserve kept for code attempts is given
-back (refund) and counted into the source's next record (App.drain).
+back (give_back, from App.drain) and counted into its source's next record.
 """
 
 from doorstep.compat import ticks_diff
@@ -25,6 +25,7 @@ class Budget:
 
     def __init__(self):
         self.src = {}  # source -> [event, last event ms, last record ms, gap ms, unrecorded]
+        self.kinds = {}  # (event type, channel) -> source, to give a record back
 
     def _quiet(self, since, now_ms, ms):
         d = ticks_diff(now_ms, since)
@@ -32,6 +33,7 @@ class Budget:
 
     def event(self, source, ev, now_ms, n=1):
         """The event to record now (ev, maybe with "suppressed"), or None: only counted."""
+        self.kinds[(ev["ev"], ev.get("channel"))] = source
         s = self.src.get(source)
         if s is None or self._quiet(s[1], now_ms, self.quiet_ms):
             self.src[source] = [ev, now_ms, now_ms, self.first_ms, 0]
@@ -60,10 +62,21 @@ class Budget:
                 return None
         return None
 
-    def refund(self, source, ev, n, now_ms):
-        """n events of source that were let through but could not be recorded: counted again."""
+    def give_back(self, ev, now_ms):
+        """ev (a record this budget let through, or its burst_end) found no room on flash:
+        count it into its source's next record. False if ev is not a budgeted event.
+        A DTMF refusal stands for its tones."""
+        kind = ev.get("of", ev["ev"])
+        source = self.kinds.get((kind, ev.get("channel")))
+        if source is None:
+            return False
+        n = ev.get("suppressed", 0) + (0 if ev["ev"] == "burst_end" else ev.get("tones", 1))
         s = self.src.get(source)
         if s is None:
-            self.src[source] = [ev, now_ms, now_ms, self.first_ms, n]
+            tmpl = {"ev": kind}
+            if "channel" in ev:
+                tmpl["channel"] = ev["channel"]
+            self.src[source] = [tmpl, now_ms, now_ms, self.first_ms, n]
         else:
             s[4] += n
+        return True

@@ -167,20 +167,6 @@ class Door:
             ev["tones"] = count
         return self._budgeted(channel, ev, now_ms, count)
 
-    def unrecorded(self, ev):
-        """A ring or remote refusal the flash has no room for outside the reserve kept for
-        code attempts: counted into its source's next record. False for any other event."""
-        kind = ev.get("of", ev["ev"])
-        if kind == "ring":
-            source, tmpl = "bell", {"ev": kind}
-        elif kind == RELAY_REFUSED and ev.get("channel", "keypad") != "keypad":
-            source, tmpl = ev["channel"], {"ev": kind, "channel": ev["channel"]}
-        else:
-            return False
-        n = ev.get("suppressed", 0) + (0 if ev["ev"] == "burst_end" else ev.get("tones", 1))
-        self.budget.refund(source, tmpl, n, self.clock.ticks_ms())
-        return True
-
     def _budgeted(self, source, ev, now_ms, n=1):
         ev = self.budget.event(source, ev, now_ms, n)
         if ev is None:

@@ -156,3 +156,34 @@ def scenario_lockout_bounds_guessing_without_a_day_long_lockout():
     assert f["guesses_day1"] <= 80 and f["guesses_day2"] <= 72, f  # was 87 and 72
     assert f["passer_by_ms"] <= 20 * MIN, f
     assert f["locked_3h_ms"] <= 30 * MIN, f  # three wrong codes an hour: was locked almost all day
+
+
+def scenario_budget_records_a_burst_at_doubling_gaps_and_gives_back():
+    from doorstep.budget import Budget
+
+    b = Budget()
+    got = []
+    for t in range(0, 200000, 1000):  # an event a second for 200 s
+        ev = b.event("mqtt", {"ev": "relay_refused", "channel": "mqtt"}, t)
+        if ev is not None:
+            got.append((t, ev.get("suppressed", 0)))
+        assert b.due(t) is None  # the burst goes on
+    assert got == [(0, 0), (10000, 9), (30000, 19), (70000, 39), (150000, 79)], got
+    end = b.due(199000 + b.quiet_ms)
+    assert end == {"ev": "burst_end", "of": "relay_refused", "channel": "mqtt", "suppressed": 49}, end
+    assert b.due(199000 + b.quiet_ms) is None and b.src == {}
+    # A record the flash had no room for is counted into the source's next one
+    t = 10 ** 6
+    ring = b.event("bell", {"ev": "ring"}, t)
+    assert ring == {"ev": "ring"} and b.give_back(ring, t)
+    assert not b.give_back({"ev": "attempt", "outcome": "wrong"}, t)
+    assert not b.give_back({"ev": "relay_refused", "channel": "keypad"}, t)
+    assert b.give_back({"ev": "relay_refused", "channel": "intercom_dtmf", "tones": 3}, t) is False  # never let through
+    b.event("dtmf", {"ev": "relay_refused", "channel": "intercom_dtmf", "tones": 1}, t)
+    assert b.give_back({"ev": "relay_refused", "channel": "intercom_dtmf", "tones": 2, "suppressed": 4}, t)
+    assert b.src["dtmf"][4] == 6
+    end = b.due(t + b.quiet_ms)
+    assert end["of"] in ("ring", "relay_refused")
+    end2 = b.due(t + b.quiet_ms)
+    ends = sorted([(end["of"], end["suppressed"]), (end2["of"], end2["suppressed"])])
+    assert ends == [("relay_refused", 6), ("ring", 1)], ends
