@@ -1,7 +1,7 @@
 """Home Assistant over MQTT, against a real broker (Debian mosquitto, private, logins required).
 
 The device is the real App on the virtual board with doorstep.mqtt's notifier; its client is
-the paho adapter with umqtt.simple's API (tools/doorstep_tools/umqtt_paho.py). A separate
+the socket-level stand-in for umqtt.simple (tools/doorstep_tools/umqtt_host.py). A separate
 paho subscriber plays Home Assistant and checks what arrives: discovery configs, events,
 photos, summaries and the signed checkpoint, verified with `cryptography`.
 """
@@ -22,10 +22,11 @@ import pytest
 from doorstep import hass
 from doorstep.door import REQUESTS
 from doorstep.ledger import line_hash
-from doorstep.mqtt import MqttConfigError, MqttNotifier, classify, settings
+from doorstep.hafeed import classify
+from doorstep.mqtt import MqttConfigError, MqttLink, settings
 from doorstep.provision import public_info
 from doorstep_tools import checkpoint as cpmod
-from doorstep_tools import umqtt_paho
+from doorstep_tools import umqtt_host
 from doorstep_tools.verify import verify
 from doorstep_tools.virtual.board import VirtualBoard
 from doorstep_tools.virtual.device import VirtualDevice
@@ -120,7 +121,7 @@ class Rig:
         pub_hex, self.devid = public_info(self.dev.storage)
         self.pub = unhexlify(pub_hex)
         self.prefix = "doorstep/" + self.devid
-        n = self.n = MqttNotifier(self.config, umqtt_paho.factory, log=self.logs.append)
+        n = self.n = MqttLink(self.config, umqtt_host.factory, log=self.logs.append)
         n.backoff_ms, n.backoff_max_ms, n.poll_ms, n.probe_ms = 50, 400, 10, 500
         self.board.notify = n.notify
         boot = asyncio.create_task(self.dev.boot())
@@ -129,6 +130,10 @@ class Rig:
         self.task = asyncio.create_task(n.run(self.dev.app))
         await boot
         return self
+
+    @property
+    def ha(self):
+        return self.n.service("HaFeed")
 
     async def stop(self):
         self.n.stop()
@@ -193,7 +198,7 @@ def test_notifier_refuses_to_start_without_credentials(tmp_path, broker):
         assert rig.n.off and not rig.n.connected
         assert any("no default broker login" in m for m in rig.logs), rig.logs
         await rig.dev.ring()  # the door and the ledger do not care
-        assert rig.ledger()[-1][1]["ev"] == "ring" and rig.n.queue == []
+        assert rig.ledger()[-1][1]["ev"] == "ring" and rig.n.services is None
 
     run(go())
 
@@ -235,7 +240,7 @@ class ScriptedClient:
     def set_last_will(self, topic, msg, retain=False, qos=0):
         pass
 
-    def connect(self, clean_session=True):
+    def connect(self, clean_session=True, timeout=None):
         return 0
 
     def subscribe(self, topic, qos=0):
@@ -260,7 +265,7 @@ def test_no_attempts_while_the_network_is_down(tmp_path):
         link = [False]
         dev = VirtualDevice(str(tmp_path), VirtualBoard(T0, "host"))
         await dev.provision(Rng(28))
-        n = MqttNotifier({"host": "10.0.0.2", "user": "u", "password": "p"}, ScriptedClient, probe=None,
+        n = MqttLink({"host": "10.0.0.2", "user": "u", "password": "p"}, ScriptedClient, probe=None,
                          log=lambda m: None, online=lambda: link[0])
         n.poll_ms = 5
         dev.board.notify = n.notify
@@ -268,10 +273,10 @@ def test_no_attempts_while_the_network_is_down(tmp_path):
         task = asyncio.create_task(n.run(dev.app))
         await dev.ring()
         await asyncio.sleep(0.2)
-        assert ScriptedClient.made == [] and len(n.queue) >= 1  # Wi-Fi down: no client, queued
+        assert ScriptedClient.made == [] and len(n.service("HaFeed").queue) >= 1  # Wi-Fi down: no client, queued
         link[0] = True
         assert await n.flush(3000)
-        assert len(ScriptedClient.made) == 1 and n.queue == []
+        assert len(ScriptedClient.made) == 1 and n.service("HaFeed").queue == []
         n.stop()
         await task
 
@@ -408,7 +413,7 @@ def test_command_topic_only_ever_gets_refusals(tmp_path, broker):
             for i, (topic, payload, _) in enumerate(tries):
                 await dev.advance(11000)  # past the rate limit, so each gets its own record
                 publish(broker, [(topic, payload)])
-                await until(lambda: rig.n.commands == i + 1, what="command %d" % i)
+                await until(lambda: rig.ha.commands == i + 1, what="command %d" % i)
                 await dev.advance(20)
             recs = [rec for _, rec in rig.ledger()[first:]]
             refused = [r for r in recs if r["ev"] == "relay_refused"]
@@ -426,13 +431,13 @@ def test_command_topic_only_ever_gets_refusals(tmp_path, broker):
             await dev.advance(11000)
             n0 = len(rig.ledger())
             publish(broker, [(rig.topic("cmd"), CODE.encode())] * 50)
-            await until(lambda: rig.n.commands == len(tries) + 50, what="the flood")
+            await until(lambda: rig.ha.commands == len(tries) + 50, what="the flood")
             await dev.advance(20)
             new = [rec for _, rec in rig.ledger()[n0:]]
             assert [r["ev"] for r in new] == ["relay_refused"] and "suppressed" not in new[0]
             await dev.advance(11000)
             publish(broker, [(rig.topic("cmd/x"), b"?")])
-            await until(lambda: rig.n.commands == len(tries) + 51, what="the last command")
+            await until(lambda: rig.ha.commands == len(tries) + 51, what="the last command")
             await dev.advance(20)
             last = rig.ledger()[-1][1]
             assert (last["ev"], last["request"], last["suppressed"]) == ("relay_refused", "other", 49)
@@ -470,7 +475,7 @@ def test_broker_outage_loses_nothing_from_the_ledger_and_keeps_order(tmp_path):
             ledger = rig.ledger()
             rings = [rec["seq"] for _, rec in ledger[before:]]
             assert len(rings) == 40 and [rec["ev"] for _, rec in ledger[before:]] == ["ring"] * 40
-            assert len(rig.n.queue) == rig.n.max_queue == 32 and rig.n.dropped == 8
+            assert len(rig.ha.queue) == rig.ha.max_queue == 32 and rig.ha.dropped == 8
             mark, subs = len(w.msgs), w.subs
             b.start()
             await until(lambda: w.subs > subs, 10, what="the watcher to subscribe again")
@@ -602,7 +607,7 @@ from fakes import Rng
 from doorstep_tools.virtual.board import VirtualBoard
 from doorstep_tools.virtual.device import VirtualDevice
 from doorstep.provision import public_info
-from doorstep.mqtt import MqttNotifier
+from doorstep.mqtt import MqttLink
 
 class Client:
     def __init__(self, s, cid):
@@ -611,7 +616,7 @@ class Client:
         self.cid = cid
     def set_callback(self, f): self.cb = f
     def set_last_will(self, topic, msg, retain=False, qos=0): self.will = (topic, msg, retain, qos)
-    def connect(self, clean_session=True): return 0
+    def connect(self, clean_session=True, timeout=None): return 0
     def subscribe(self, topic, qos=0): self.sub = topic
     def publish(self, topic, msg, retain=False, qos=0): self.out.append((topic, bytes(msg), retain))
     def check_msg(self):
@@ -630,7 +635,7 @@ def make(s, cid):
 os.mkdir('/dev1')
 dev = VirtualDevice('/dev1', VirtualBoard(1782378000, 'host'))
 await dev.provision(Rng(5))
-n = MqttNotifier({'host': '10.0.0.2', 'user': 'door', 'password': 'pw'}, make, probe=None, log=print)
+n = MqttLink({'host': '10.0.0.2', 'user': 'door', 'password': 'pw'}, make, probe=None, log=print)
 n.poll_ms = 5
 dev.board.notify = n.notify
 await dev.boot()
@@ -652,7 +657,7 @@ await dev.press('482913#')
 assert await n.flush(20000)
 c = made[0]
 c.inbox.append((c.sub[:-1] + b'reveal', b''))
-while n.commands < 1:
+while n.service('HaFeed').commands < 1:
     await asyncio.sleep_ms(5)
 await dev.advance(20)
 assert await n.flush(20000)
@@ -669,7 +674,7 @@ def test_notifier_runs_under_micropython(micropython):
     pub = bytes.fromhex(got["pub"])
     dev = cpmod.device_id(pub)
     prefix = "doorstep/" + dev
-    assert got["cid"] == "doorstep-" + dev and got["sub"] == prefix + "/cmd/#"
+    assert got["cid"] == "ds-" + dev and len(got["cid"]) <= 23 and got["sub"] == prefix + "/cmd/#"
     assert got["will"] == [prefix + "/status", "offline", True, 1]
     out_msgs = [(t, bytes.fromhex(m), r) for t, m, r in got["out"]]
     lines = [x for path, data in sorted(files.items()) for x in data.split(b"\n") if x]

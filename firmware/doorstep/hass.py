@@ -1,7 +1,7 @@
 """What Home Assistant is told over MQTT: the topics, the discovery configs, the payloads.
 
-Kept apart from the MQTT transport (mqtt.py) because it is the part that follows Home
-Assistant's documented schema (MQTT discovery; the event, image and sensor platforms)
+Kept apart from the MQTT transport (mqtt.py) and from the feed that sends it (hafeed.py)
+because it is the part that follows Home Assistant's documented schema (MQTT discovery; the event, image and sensor platforms)
 and changes when that does. Everything here is pure data: no socket, no client.
 
 One device, five entities, all with unique ids made from the device id:
@@ -43,6 +43,7 @@ class Topics:
     """Every topic the device uses, made once (they are bytes, ready for the client)."""
 
     def __init__(self, prefix, discovery, dev):
+        self.prefix = prefix
         p = prefix + "/"
         self.status = (p + "status").encode()
         self.record = (p + "record").encode()
@@ -102,9 +103,12 @@ def discovery(tp):
     ]
 
 
-def event_payload(kind, seq, t, hash_, extra):
-    """An event entity's message: event_type plus attributes (never digits: records hold none)."""
-    ev = {"event_type": kind, "seq": seq, "t": t, "hash": hash_}
+def event_payload(kind, seq, t, hash_, extra, late_s=0):
+    """An event entity's message: event_type plus attributes (never digits: records hold none).
+
+    "time" is when the event happened at the door (the record's own clock), "late_s" how
+    long it waited for the broker: events sent after an outage are not news."""
+    ev = {"event_type": kind, "seq": seq, "t": t, "time": iso_utc(t), "late_s": late_s, "hash": hash_}
     if extra:
         for k in extra:
             ev[k] = extra[k]

@@ -1,7 +1,8 @@
 """Making room on a small flash without losing evidence the homeowner has not pulled.
 
-Photos go first, oldest first. Records go only in whole segments that the homeowner's
-last pull already holds (``pulled.json``, written by `doorstep pull`), oldest first. Each
+Photos go first, oldest first. Records go only in whole segments that the homeowner
+already holds (``pulled.json``, written by `doorstep pull`, or ``mirror.json``, the
+collector's acknowledgement), oldest first. Each
 deletion is itself recorded, so the remaining chain still verifies and explains the gap.
 """
 
@@ -11,6 +12,7 @@ from doorstep import ledger as L
 from doorstep.photo import DIR as PHOTOS
 
 PULLED_FILE = "pulled.json"
+MIRROR_FILE = "mirror.json"
 
 
 def _photo_seqs(storage):
@@ -37,12 +39,21 @@ def prune_photos(storage, need, most=20):
     return gone
 
 
-def pulled_seq(storage):
+def held(storage, name):
+    """(seq, hash) from pulled.json or mirror.json, or (-1, None) when absent or damaged."""
     try:
-        p = storage.read_json(PULLED_FILE, None)
-        return p["seq"] if isinstance(p, dict) and isinstance(p.get("seq"), int) else -1
-    except Exception:
-        return -1
+        p = storage.read_json(name, None)
+        if isinstance(p, dict) and isinstance(p.get("seq"), int) and isinstance(p.get("hash"), str):
+            return p["seq"], p["hash"]
+    except Exception:  # damaged: as if nothing were held (nothing is pruned on its word)
+        pass
+    return -1, None
+
+
+def pulled_seq(storage):
+    """The newest seq the homeowner holds: by `doorstep pull` (pulled.json) or by the
+    collector's acknowledgement (mirror.json), whichever is further."""
+    return max(held(storage, PULLED_FILE)[0], held(storage, MIRROR_FILE)[0])
 
 
 def prunable_segment(storage, ledger):

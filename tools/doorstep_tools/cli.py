@@ -153,7 +153,7 @@ def _sim_mqtt(args):
 
 
 # Subcommands that live in their own modules: each has add_parser(subparsers).
-COMMAND_MODULES = ("device_cmds", "report", "vboard", "deploy", "flash")
+COMMAND_MODULES = ("device_cmds", "collect", "report", "vboard", "deploy", "flash")
 
 
 def build_parser():
