@@ -1,6 +1,6 @@
 """Home Assistant over MQTT, against a real broker (Debian mosquitto, private, logins required).
 
-The device is the real App on the virtual board with doorstep.mqtt's notifier; its client is
+The device is the real App on the virtual board with doorstep.mqtt's MqttLink; its client is
 the socket-level stand-in for umqtt.simple (tools/doorstep_tools/umqtt_host.py). A separate
 paho subscriber plays Home Assistant and checks what arrives: discovery configs, events,
 photos, summaries and the signed checkpoint, verified with `cryptography`.
@@ -9,157 +9,24 @@ photos, summaries and the signed checkpoint, verified with `cryptography`.
 import asyncio
 import json
 import os
-import secrets
 import shutil
-import threading
-import time
-from binascii import unhexlify
 from datetime import datetime, timezone
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from doorstep import hass
 from doorstep.door import REQUESTS
-from doorstep.ledger import line_hash
 from doorstep.hafeed import classify
+from doorstep.ledger import line_hash
 from doorstep.mqtt import MqttConfigError, MqttLink, settings
-from doorstep.provision import public_info
 from doorstep_tools import checkpoint as cpmod
-from doorstep_tools import umqtt_host
 from doorstep_tools.verify import verify
 from doorstep_tools.virtual.board import VirtualBoard
 from doorstep_tools.virtual.device import VirtualDevice
 from fakes import Rng
 from mosquitto import Broker
 
-T0 = 1782378000  # 2026-06-25T09:00:00Z
-CODE = "482913"
-DEVICE = ("doorbell", "door-" + secrets.token_hex(8))
-HOME = ("homeowner", "home-" + secrets.token_hex(8))
-USERS = dict([DEVICE, HOME])
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    b = Broker(tmp_path_factory.mktemp("broker"), USERS).start()
-    yield b
-    b.stop()
-
-
-async def until(pred, timeout=5.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        await asyncio.sleep(0.01)
-
-
-class Watcher:
-    """Home Assistant's side: a paho subscriber in its own thread that reconnects by itself."""
-
-    def __init__(self, broker, topics):
-        self.msgs = []  # (topic, payload bytes, retained)
-        self.lock = threading.Lock()
-        self.topics = topics
-        c = self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ha-" + secrets.token_hex(4))
-        c.username_pw_set(*HOME)
-        c.reconnect_delay_set(0.05, 0.2)
-        self.subs = 0  # subscriptions confirmed (they are renewed after each reconnect)
-        c.on_connect = lambda cl, u, f, rc, p: [cl.subscribe(t) for t in self.topics]
-        c.on_subscribe = lambda cl, u, mid, rcs, p: setattr(self, "subs", self.subs + 1)
-        c.on_message = self._on_message
-        c.connect(broker.host, broker.port, 30)
-        c.loop_start()
-        deadline = time.monotonic() + 5
-        while self.subs < len(topics):  # listening before the device starts talking
-            assert time.monotonic() < deadline, "the watcher could not subscribe"
-            time.sleep(0.005)
-
-    def _on_message(self, cl, u, m):
-        with self.lock:
-            self.msgs.append((m.topic, bytes(m.payload), bool(m.retain)))
-
-    def on(self, topic, since=0):
-        with self.lock:
-            return [p for t, p, _ in self.msgs[since:] if t == topic]
-
-    def close(self):
-        self.c.disconnect()
-        self.c.loop_stop()
-
-
-def publish(broker, items):
-    """Publish [(topic, payload)] as the homeowner's account would (any client can try)."""
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="attacker-" + secrets.token_hex(4))
-    c.username_pw_set(*HOME)
-    c.connect(broker.host, broker.port, 30)
-    c.loop_start()
-    infos = [c.publish(t, p, 1) for t, p in items]
-    for i in infos:
-        i.wait_for_publish(5)
-    c.disconnect()
-    c.loop_stop()
-
-
-class Rig:
-    """A virtual device running the real App, with the MQTT notifier over the paho adapter."""
-
-    def __init__(self, root, broker, seed, user=DEVICE, **cfg):
-        self.root = str(root)
-        self.broker = broker
-        self.seed = seed
-        self.config = {"host": broker.host, "port": broker.port, "user": user[0], "password": user[1]}
-        self.config.update(cfg)
-        self.logs = []
-
-    async def start(self):
-        os.makedirs(self.root, exist_ok=True)
-        self.board = VirtualBoard(T0, "host")
-        self.dev = VirtualDevice(self.root, self.board)
-        await self.dev.provision(Rng(self.seed))
-        pub_hex, self.devid = public_info(self.dev.storage)
-        self.pub = unhexlify(pub_hex)
-        self.prefix = "doorstep/" + self.devid
-        n = self.n = MqttLink(self.config, umqtt_host.factory, log=self.logs.append)
-        n.backoff_ms, n.backoff_max_ms, n.poll_ms, n.probe_ms = 50, 400, 10, 500
-        self.board.notify = n.notify
-        boot = asyncio.create_task(self.dev.boot())
-        await asyncio.sleep(0)
-        # Started next to the booting app, as on the device: run() waits for the boot.
-        self.task = asyncio.create_task(n.run(self.dev.app))
-        await boot
-        return self
-
-    @property
-    def ha(self):
-        return self.n.service("HaFeed")
-
-    async def stop(self):
-        self.n.stop()
-        await asyncio.wait_for(self.task, 5)
-
-    def topic(self, name):
-        return "%s/%s" % (self.prefix, name)
-
-    def ledger(self):
-        """[(line bytes, record)] in order, straight from flash."""
-        out = []
-        d = os.path.join(self.root, "records")
-        for name in sorted(os.listdir(d)):
-            with open(os.path.join(d, name), "rb") as f:
-                for line in f.read().split(b"\n"):
-                    if line:
-                        out.append((line, json.loads(line)))
-        return out
-
-    def head(self):
-        line, rec = self.ledger()[-1]
-        return rec["seq"], line_hash(line)
-
-
-def run(coro):
-    asyncio.run(coro)
+from mqtt_rig import CODE, DEVICE, HOME, T0, USERS, Rig, Watcher, publish, run, until
 
 
 # Settings: no default credentials, clear refusals.

@@ -152,8 +152,8 @@ def _ask(prompt):
     return None
 
 
-def _cable_only(dev, what):
-    if not isinstance(dev, (SimDevice, RemoteDevice)):
+def _cable_only(spec, what):
+    if (spec or "").startswith(("mqtt:", "mqtts:")):
         raise DeviceError("%s needs the cable (or sim:FOLDER): over MQTT the doorbell takes codes, courier and"
                           " acknowledgement commands only%s" % (what, "; `doorstep collect` keeps its records" if what == "pull" else ""))
 
@@ -255,8 +255,8 @@ def _config_from(args):
 
 
 def cmd_provision(args):
+    _cable_only(args.device, "provisioning")  # the one trusted moment: the admin key is made here
     dev = open_device(args.device, args)
-    _cable_only(dev, "provisioning")  # the one trusted moment: the admin key is made here
     info = dev.call("info")
     prof = load_profiles().get(dev.name)
     if prof and info and prof["pub"] != info["pub"] and not args.repin:
@@ -325,8 +325,14 @@ def cmd_codes_add(args):
     win = ""
     if t_from or t_until:
         win = " valid %s to %s" % (show_utc(t_from) if t_from else "now", show_utc(t_until) if t_until else "until used")
-    print("Registered code %r%s. It works once, typed at the door's keypad only." % (d["label"], win))
+    print("Registered code %r%s. It works once, typed at the door's keypad only.%s" % (d["label"], win, _proof(dev)))
     return 0
+
+
+def _proof(dev):
+    """Over MQTT the device answers once the change is a signed record: say which."""
+    rec = getattr(dev, "last_record", None)
+    return " (signed record seq %d)" % rec[0] if rec else ""
 
 
 def cmd_codes_list(args):
@@ -351,7 +357,7 @@ def cmd_codes_revoke(args):
     if not any(r["label"] == args.label for r in dev.call("list_codes")):
         raise DeviceError("no code has the label %r: `doorstep codes list --device %s` shows the labels" % (args.label, args.device))
     dev.call("revoke", int(time.time()), args.label)
-    print("Revoked %r: it is no longer accepted." % args.label)
+    print("Revoked %r: it is no longer accepted.%s" % (args.label, _proof(dev)))
     return 0
 
 
@@ -425,8 +431,7 @@ def cmd_pull(args):
     out = args.out
     if os.path.exists(out) and not os.path.isdir(out):
         raise DeviceError("%s is a file: give --out the folder that keeps this device's log (a new folder for a first pull)" % out)
-    dev = open_device(args.device, args)
-    _cable_only(dev, "pull")
+    _cable_only(args.device, "pull")
     dev, info = _connected(args)
     os.makedirs(out, exist_ok=True)
     _undo(out, _interrupted(out))
@@ -582,6 +587,6 @@ def add_parser(sub):
     ak.set_defaults(func=_guard(cmd_ack))
 
     pl = sub.add_parser("pull", help="copy new records and photos from the device and verify them")
-    device(pl)
+    device(pl, True)
     pl.add_argument("--out", required=True, help="the folder that keeps this device's log")
     pl.set_defaults(func=_guard(cmd_pull))

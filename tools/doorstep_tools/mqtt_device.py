@@ -51,7 +51,9 @@ def find_profile(profiles, want):
 
 
 class MqttDevice:
-    timeout_s = 30  # the device answers a change once its signed record is on flash
+    # The device answers a change once its signed record is on flash (about a second on an
+    # ESP32); DOORSTEP_MQTT_WAIT_S allows more for a slow link.
+    timeout_s = float(os.environ.get("DOORSTEP_MQTT_WAIT_S") or 30)
 
     def __init__(self, spec, profiles, save_profile, user, password, cafile=None):
         self.host, self.port, self.tls, want = parse(spec)
@@ -59,6 +61,7 @@ class MqttDevice:
         self.save = save_profile
         self.user, self.password, self.cafile = user, password, cafile
         self.dev = self.prof["dev"]
+        self.last_record = None  # (seq, hash) of the signed record the last change made
         self.keys = sealing.Keys(bytes.fromhex(self.prof["admin"]))
         p = self.prof.get("topic_prefix") or "doorstep/" + self.dev
         self.cmd_topic, self.reply_topic = p + "/admin/cmd", p + "/admin/reply"
@@ -82,7 +85,9 @@ class MqttDevice:
             answer = self._send(op, a, secret)
         if not answer["ok"]:
             raise MqttDeviceError(answer.get("error") or "the device refused the command")
-        return answer["result"] if "result" in answer else answer
+        if isinstance(answer.get("seq"), int):
+            self.last_record = (answer["seq"], answer.get("hash"))
+        return answer.get("result")
 
     def _bump(self, last):
         self.prof["admin_n"] = max(self.prof.get("admin_n", 0), last)
