@@ -26,7 +26,7 @@ from doorstep_tools.virtual.device import VirtualDevice
 from fakes import Rng
 from mosquitto import Broker
 
-from mqtt_rig import CODE, DEVICE, HOME, T0, USERS, Rig, Watcher, publish, run, until
+from mqtt_rig import CODE, DEVICE, HOME, T0, USERS, Rig, Watcher, make_ca, publish, run, until
 
 
 # Settings: no default credentials, clear refusals.
@@ -398,41 +398,6 @@ def test_wrong_password_is_reported_and_the_door_carries_on(tmp_path, broker):
             await rig.stop()
 
     run(go())
-
-
-def make_ca(folder, name):
-    """A CA and a server certificate for 127.0.0.1 (PEM files), made with `cryptography`."""
-    import datetime as dt
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    os.makedirs(folder, exist_ok=True)
-    files = []
-    for fname, data in (("ca.pem", ca.public_bytes(serialization.Encoding.PEM)),
-                        ("server.pem", cert.public_bytes(serialization.Encoding.PEM)),
-                        ("server.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))):
-        path = os.path.join(str(folder), fname)
-        with open(path, "wb") as f:
-            f.write(data)
-        files.append(path)
-    return files
 
 
 def test_tls_with_the_brokers_ca_and_refused_with_another(tmp_path):

@@ -322,6 +322,9 @@ class MqttLink:
                     self._keepalive(c)
                 except Exception as e:  # any client failure means the connection is gone
                     self._lost(e)
+                    # The door runs before the next try: a stalled broker must not get two
+                    # blocking timeouts in a row out of us.
+                    await self._pause(self.backoff_ms)
                     continue
                 await sleep_ms(self.poll_ms)
         finally:
