@@ -62,7 +62,7 @@ class Topics:
 
 
 def discovery(tp):
-    """[(topic, payload bytes)] of the retained discovery configs, one per entity."""
+    """(topic, payload bytes) of each retained discovery config, one per entity."""
     dev = tp.dev
     device = {
         "identifiers": ["doorstep_" + dev],
@@ -88,19 +88,18 @@ def discovery(tp):
         return canon.dumpb(cfg)
 
     checkpoint = tp.checkpoint.decode()
-    return [
-        (tp.config_topic("event", "ring"), entity("ring", "Doorbell", {
-            "state_topic": tp.ring.decode(), "event_types": ["ring"], "device_class": "doorbell"})),
-        (tp.config_topic("event", "verdict"), entity("verdict", "Keypad verdict", {
-            "state_topic": tp.verdict.decode(), "event_types": list(VERDICTS), "icon": "mdi:dialpad"})),
-        (tp.config_topic("image", "photo"), entity("photo", "Last photo", {
-            "image_topic": tp.photo.decode(), "content_type": "image/jpeg"})),
-        (tp.config_topic("sensor", "heartbeat"), entity("heartbeat", "Last heartbeat", {
-            "state_topic": tp.heartbeat.decode(), "device_class": "timestamp", "entity_category": "diagnostic"})),
-        (tp.config_topic("sensor", "head"), entity("head", "Log head", {
-            "state_topic": checkpoint, "value_template": "{{ value_json.seq }}",
-            "json_attributes_topic": checkpoint, "entity_category": "diagnostic", "icon": "mdi:link-variant"})),
-    ]
+    # One entity at a time (a generator): the device never holds all five configs at once.
+    yield (tp.config_topic("event", "ring"), entity("ring", "Doorbell", {
+        "state_topic": tp.ring.decode(), "event_types": ["ring"], "device_class": "doorbell"}))
+    yield (tp.config_topic("event", "verdict"), entity("verdict", "Keypad verdict", {
+        "state_topic": tp.verdict.decode(), "event_types": list(VERDICTS), "icon": "mdi:dialpad"}))
+    yield (tp.config_topic("image", "photo"), entity("photo", "Last photo", {
+        "image_topic": tp.photo.decode(), "content_type": "image/jpeg"}))
+    yield (tp.config_topic("sensor", "heartbeat"), entity("heartbeat", "Last heartbeat", {
+        "state_topic": tp.heartbeat.decode(), "device_class": "timestamp", "entity_category": "diagnostic"}))
+    yield (tp.config_topic("sensor", "head"), entity("head", "Log head", {
+        "state_topic": checkpoint, "value_template": "{{ value_json.seq }}",
+        "json_attributes_topic": checkpoint, "entity_category": "diagnostic", "icon": "mdi:link-variant"}))
 
 
 def event_payload(kind, seq, t, hash_, extra, late_s=0):

@@ -18,8 +18,14 @@ micropython-lib's umqtt.simple 1.8. On the device that is umqtt.simple itself
 the same behaviour.
 """
 
-from doorstep import hass
+from doorstep import hass, remote
 from doorstep.compat import sleep_ms, ticks_diff, ticks_ms
+from doorstep.hafeed import HaFeed
+from doorstep.mirror import Mirror
+
+# The services are imported with this module, before the door app boots (startup.py), not
+# when the link attaches: a late import needs contiguous heap that a running door may have
+# fragmented.
 
 _KEYS = ("host", "port", "user", "password", "tls", "ca", "topic_prefix", "discovery_prefix", "keepalive", "mirror")
 
@@ -261,15 +267,9 @@ class MqttLink:
         if self.make_client is None:
             self.make_client = umqtt_client
         if self.services is None:
-            from doorstep.hafeed import HaFeed
-
             self.services = [HaFeed()]
             if s["mirror"]:
-                from doorstep.mirror import Mirror
-
                 self.services.append(Mirror())
-            from doorstep import remote
-
             if remote.configured(app.storage):
                 self.services.append(remote.Remote())
         for sv in self.services:

@@ -159,12 +159,12 @@ def mpy_files(files):
     return out
 
 
-def capped_ok(files, heapsize, slack=16384):
+def capped_ok(files, heapsize, slack=16384, session=None):
     """Does the whole door session run in a GC heap of `heapsize` bytes, hard-capped?"""
     mp = MicroPython()  # a fresh runner per trial: a VM out of memory may never come back
     try:
         # A passing session takes ~5 s; a VM whose MemoryError hit the JS glue spins instead.
-        code = MP_CAPPED % {"heapsize": heapsize, "margin": MARGIN}
+        code = (session or MP_CAPPED) % {"heapsize": heapsize, "margin": MARGIN}
         out, _ = mp.run(code, files=files, heapsize=heapsize, cap=slack, timeout=25)
         return "RESULT ok" in out
     except Exception:  # noqa: BLE001  (out of memory outside Python, or stuck: did not fit)
@@ -173,13 +173,13 @@ def capped_ok(files, heapsize, slack=16384):
         mp.close()
 
 
-def capped_peak(files, lo=64 * 1024, hi=512 * 1024, step=4 * 1024):
+def capped_peak(files, lo=64 * 1024, hi=512 * 1024, step=4 * 1024, session=None):
     """Smallest GC heap (bytes, to `step`) in which the session passes under the hard cap."""
-    if not capped_ok(files, hi):
+    if not capped_ok(files, hi, session=session):
         return None
     while hi - lo > step:
         mid = (lo + hi) // 2 // step * step
-        if capped_ok(files, mid):
+        if capped_ok(files, mid, session=session):
             hi = mid
         else:
             lo = mid
@@ -268,6 +268,9 @@ def main():
     print("  firmware .mpy total (xtensawin): %.1f KB; with -O3 (no line numbers in tracebacks): %.1f KB; budget 64 KB"
           % (mpy_size() / 1024, mpy_size("-O3") / 1024))
     print("  records written per second on this host (CPython, sign + append, no photo): %.1f" % host_records_per_s())
+    from doorstep_tools import bench_mirror
+
+    bench_mirror.report(capped, cap)
 
 
 if __name__ == "__main__":

@@ -130,8 +130,8 @@ class Store:
         body = dict(rec)
         sig = body.pop("sig", None)
         try:
-            if not (isinstance(sig, str) and sig == sig.lower()):
-                raise ValueError(sig)
+            if not (isinstance(sig, str) and len(sig) == 128 and all(c in "0123456789abcdef" for c in sig)):
+                raise ValueError(sig)  # one spelling only: upper case or spaces would make it malleable
             self.key.verify(bytes.fromhex(sig), canonical(body))
         except (InvalidSignature, ValueError, TypeError):
             return "its signature does not verify with the pinned key"
