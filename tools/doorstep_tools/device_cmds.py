@@ -436,7 +436,7 @@ def cmd_pull(args):
         if os.path.exists(head_path):
             with open(head_path) as f:
                 last = json.load(f)
-        res = verify(out, pub=bytes.fromhex(info["pub"]), head=last)
+        res = verify(out, pub=bytes.fromhex(info["pub"]), head=last, keep_records=False)
     except BaseException:
         _undo(out, want)
         raise
@@ -449,7 +449,7 @@ def cmd_pull(args):
         print(
             "The log does NOT verify (%d problem(s), listed above). Your copy in %s is as it was before this pull%s. "
             "Nothing was changed on the device. Keep both as they are (they may be evidence) and pull a fresh copy "
-            "into a new folder to compare: `doorstep pull --device %s --out NEW-FOLDER`." % (len(res.errors), out, sent, args.device)
+            "into a new folder to compare: `doorstep pull --device %s --out NEW-FOLDER`." % (res.error_count, out, sent, args.device)
         )
         return 1
     shutil.rmtree(os.path.join(out, ASIDE), ignore_errors=True)
@@ -460,7 +460,7 @@ def cmd_pull(args):
         json.dump({"seq": seq, "hash": h, "pulled_at": int(time.time())}, f)
     os.replace(head_path + ".tmp", head_path)
     dev.call("mark_pulled", seq, h)
-    print("OK: %d records up to seq %d verified and saved in %s." % (len(res.records), seq, out))
+    print("OK: %d records up to seq %d verified and saved in %s." % (res.count, seq, out))
     return 0
 
 
