@@ -122,7 +122,7 @@ def _sim_mqtt(args):
 
 
 # Subcommands that live in their own modules: each has add_parser(subparsers).
-COMMAND_MODULES = ("device_cmds", "report", "vboard", "deploy", "flash")
+COMMAND_MODULES = ("device_cmds", "report", "vboard", "deploy", "flash", "tsa")
 
 
 def build_parser():

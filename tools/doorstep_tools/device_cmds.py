@@ -461,6 +461,9 @@ def cmd_pull(args):
     os.replace(head_path + ".tmp", head_path)
     dev.call("mark_pulled", seq, h)
     print("OK: %d records up to seq %d verified and saved in %s." % (res.count, seq, out))
+    from doorstep_tools import tsa
+
+    tsa.after_pull(out)  # an independent time for the new head, if a TSA is configured
     return 0
 
 

@@ -277,7 +277,9 @@ class LogCheck:
                 reach = max(reach or 0, s)
         for tok in tokens:
             when = "%s, attested by %s" % (utc(tok.time), tok.tsa)
-            if tok.seq not in self.hashes:
+            if self.pub is not None and tok.dev != self.dev:
+                res.add(ERROR, tok.seq, "%s is for another doorbell (device %s), not this log's" % (tok.file, tok.dev))
+            elif tok.seq not in self.hashes:
                 res.add(ERROR, tok.seq, "the TSA attested that the log reached seq %d (%s), but this copy ends at seq %d: records"
                         " %d to %d were cut from its end, or are not pulled yet" % (tok.seq, when, last, last + 1, tok.seq))
             elif self.hashes[tok.seq] != tok.hash:

@@ -24,6 +24,11 @@ def canonical(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
+def line_hash(line):
+    """What the next record's "prev" must be: the SHA-256 of this line, without its newline."""
+    return hashlib.sha256(line).hexdigest()
+
+
 def device_id(pub):
     return hashlib.sha256(pub).hexdigest()[:16]
 

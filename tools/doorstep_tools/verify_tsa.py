@@ -1,25 +1,24 @@
 """Checking the RFC 3161 timestamp tokens kept beside a Doorstep log (timestamps/).
 
 Part of the standalone verifier (see bundle_verify.py). A token is a time-stamping authority's
-signed statement that a SHA-256 existed at a time. Doorstep asks for one over the head record's
-line, whose SHA-256 is the chain hash that every later record builds on, so a good token for
-seq N says: the log up to seq N existed at time T, whatever the doorbell's clock said.
-
-Each token N-H.tsr comes with N-H.json, {"seq", "hash", "tsa", "requested_at"}: what it covers.
+signed statement that some bytes existed at a time. Doorstep asks for one over a statement,
+N-H.json = {"dev": device id, "hash": SHA-256 of record N's line, "seq": N} (canonical JSON);
+that hash is the chain hash every later record builds on, so a good token N-H.tsr over it says:
+this doorbell's log up to seq N existed at time T, whatever the doorbell's clock said. By hand:
+openssl ts -verify -data timestamps/N-H.json -in timestamps/N-H.tsr -CAfile timestamps/tsa-ca.pem
 Tokens are checked with the `rfc3161-client` package (tsa.py says why that one) against the
 CA certificate(s) in timestamps/tsa-ca.pem or given with --tsa-ca. Without the package they are
 reported as NOT checked, never as good.
 """
 
 import hashlib
-import json
 import os
 import re
 
 if __package__:
-    from doorstep_tools.verify_format import is_hex, utc, whole
+    from doorstep_tools.verify_format import canonical, is_hex, parse, utc, whole
 else:  # in a bundle, beside verify_bundle.py
-    from verify_format import is_hex, utc, whole
+    from verify_format import canonical, is_hex, parse, utc, whole
 
 ERROR, UNCHECKED = "error", "unchecked"
 DIR = "timestamps"
@@ -28,15 +27,30 @@ MAX_TOKEN = 1 << 20
 
 
 class Token:
-    """A checked token: the log up to seq (whose line hashes to hash) existed at time (Unix s)."""
+    """A checked token: device dev's log up to seq (whose line hashes to hash) existed at time (Unix s)."""
 
-    def __init__(self, seq, digest, when, accuracy, tsa, file):
-        self.seq, self.hash, self.time, self.accuracy, self.tsa, self.file = seq, digest, when, accuracy, tsa, file
+    def __init__(self, statement, when, accuracy, tsa, file):
+        self.dev, self.seq, self.hash = statement["dev"], statement["seq"], statement["hash"]
+        self.time, self.accuracy, self.tsa, self.file = when, accuracy, tsa, file
         self.latest = when + accuracy  # the latest the TSA's own clock allows
 
     def __str__(self):
         acc = " (+-%d s)" % self.accuracy if self.accuracy else ""
         return "the log up to seq %d existed at %s%s, attested by %s (%s)" % (self.seq, utc(self.time), acc, self.tsa, self.file)
+
+
+def statement(dev, seq, digest):
+    """The bytes a token is asked for: what it covers, as canonical JSON."""
+    return canonical({"dev": dev, "hash": digest, "seq": seq})
+
+
+def read_statement(data):
+    """The statement in data, or None if it is not one (exactly these fields, canonical)."""
+    st = parse(data)[0] if len(data) < 4096 else None
+    if not (isinstance(st, dict) and sorted(st) == ["dev", "hash", "seq"] and is_hex(st["dev"], 16)
+            and whole(st["seq"]) and is_hex(st["hash"], 64) and canonical(st) == data):
+        return None
+    return st
 
 
 def token_names(root):
@@ -99,35 +113,35 @@ def load(root, res, tsa_ca=None):
 def check_file(lib, roots, root, name, res):
     label = "%s/%s" % (DIR, name)
     try:
-        with open(os.path.join(root, DIR, name[:-4] + ".json")) as f:
-            meta = json.load(f)
+        with open(os.path.join(root, DIR, name[:-4] + ".json"), "rb") as f:
+            st_bytes = f.read(4096)
         with open(os.path.join(root, DIR, name), "rb") as f:
             data = f.read(MAX_TOKEN)
-    except (OSError, ValueError, RecursionError):
-        meta = None
-    if not (isinstance(meta, dict) and whole(meta.get("seq")) and is_hex(meta.get("hash"), 64)):
-        res.add(ERROR, None, "%s cannot be used: %s is missing or damaged (it must say the seq and hash the token covers)"
-                % (label, label[:-4] + ".json"))
+    except OSError:
+        st_bytes = b""
+    st = read_statement(st_bytes)
+    if st is None:
+        res.add(ERROR, None, "%s cannot be used: %s, which says what it covers, is missing or damaged" % (label, label[:-4] + ".json"))
         return None
     try:
-        resp = check_token(lib, roots, data, bytes.fromhex(meta["hash"]))
+        resp = check_token(lib, roots, data, st_bytes)
     except ValueError as e:
-        res.add(ERROR, meta["seq"], "the timestamp token %s does not verify: %s" % (label, e))
+        res.add(ERROR, st["seq"], "the timestamp token %s does not verify: %s" % (label, e))
         return None
-    return Token(meta["seq"], meta["hash"], *when_and_who(resp), label)
+    return Token(st, *when_and_who(resp), label)
 
 
-def check_token(lib, roots, data, digest):
-    """The decoded response if data is a granted token over digest (SHA-256) that chains to one of
-    roots and was made while the TSA's certificate was valid; else ValueError in plain words."""
+def check_token(lib, roots, data, message, nonce=None):
+    """The decoded response if data is a granted token over message (by SHA-256) that chains to
+    one of roots and was made while the TSA's certificate was valid; else ValueError in plain words."""
     try:
         resp = lib.decode_timestamp_response(data)
         if resp.tst_info.message_imprint.hash_algorithm.dotted_string != "2.16.840.1.101.3.4.2.1":
             raise ValueError("it is not over a SHA-256")
-        builder = lib.VerifierBuilder()
+        builder = lib.VerifierBuilder(nonce=nonce)
         for c in roots:
             builder = builder.add_root_certificate(c)
-        builder.build().verify(resp, digest)
+        builder.build().verify_message(resp, message)
         return resp
     except Exception as e:  # noqa: BLE001  the library raises its own kinds, and ValueError for bad DER
         raise ValueError(plain_reason(str(e)))
@@ -138,7 +152,8 @@ def check_token(lib, roots, data, digest):
 
 
 REASONS = (
-    ("Mismatch between messages", "it is for another record than the one it names (its hash differs)"),
+    ("Mismatch between messages", "it is not over the statement beside it (it was made for another head or another log)"),
+    ("Nonce mismatch", "it does not answer this request (an old token replayed)"),
     ("certificate has expired", "the TSA's certificate had expired when the token was made"),
     ("certificate is not yet valid", "the TSA's certificate was not yet valid when the token was made"),
     ("unable to get local issuer", "the TSA's certificate was not issued by the CA it is checked against"),
