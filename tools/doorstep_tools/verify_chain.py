@@ -94,6 +94,7 @@ class LogCheck:
         self.bounds = verify_tsa.bounds(tokens)  # (seq, latest time its records may bear, token)
         self.bi = 0
         self.expect = self.prev_hash = self.last = None
+        self.unread = 0  # unreadable lines since the last record
         self.first = None  # (seq, prev) of the first record
         self.pruned, self.pruned_photos, self.missing = [], set(), {}
         self.said_no_key = False
@@ -104,9 +105,14 @@ class LogCheck:
         self.pub, self.key, self.dev = pub, Ed25519PublicKey.from_public_bytes(pub), device_id(pub)
 
     def skip(self, h, seq=None):
-        """A line that is no record: the chain goes on from its hash; order is not checked across it."""
-        self.prev_hash, self.last = h, None
-        self.expect = seq + 1 if seq is not None else (None if self.expect is None else self.expect + 1)
+        """A line that is no good record (already an error). With its seq known, the chain goes on
+        from its hash; unreadable, it may have been a record or an insertion: neither the chain nor
+        the order is checked across it."""
+        self.last = None
+        if seq is not None:
+            self.prev_hash, self.expect, self.unread = h, seq + 1, 0
+        else:
+            self.prev_hash, self.unread = None, self.unread + 1
 
     def line(self, seg, no, line, complete, size):
         res, where = self.res, "records/%s line %d" % (seg, no)
@@ -125,7 +131,7 @@ class LogCheck:
             rec, why = None, "it is not a record (a JSON object)"
         if rec is None:
             self.add(ERROR, None, why, where)
-            return self.skip(h)
+            return self.skip(None)
         seq = rec.get("seq") if whole(rec.get("seq")) else None
         if sorted(rec) == CHECKPOINT_FIELDS:
             res.count -= 1
@@ -185,11 +191,12 @@ class LogCheck:
     def order(self, rec, where):
         """Sequence, chain, boot and time order against the record before; time against the TSA."""
         res, seq, boot, ms, t = self.res, rec["seq"], rec["boot"], rec["ms"], rec["t"]
-        if self.expect is not None and seq != self.expect:
+        if self.expect is not None and not self.expect <= seq <= self.expect + self.unread:
             if seq < self.expect:
                 self.add(ERROR, seq, "seq goes back from %d to %d: records reordered or inserted" % (self.expect - 1, seq), where)
             else:
-                self.add(ERROR, seq, "records %d to %d are missing (deleted)" % (self.expect, seq - 1), where)
+                self.add(ERROR, seq, "records %d to %d are missing (deleted)" % (self.expect + self.unread, seq - 1), where)
+        self.unread = 0
         if self.prev_hash is not None and rec["prev"] != self.prev_hash:
             self.add(ERROR, seq, "prev does not match the record before it: the chain is broken here", where)
         if self.prev_hash is None and seq == 0 and rec["prev"] != ZERO:

@@ -163,7 +163,8 @@ def shape_problem(rec):
     """Why rec is not a well-formed record, or None."""
     if _fast_ok(rec):
         return None
-    rules = FIELDS + EVENT_FIELDS.get(rec.get("ev"), ()) + ((PHOTO,) if "photo" in rec else ())
+    ev = rec.get("ev")
+    rules = FIELDS + (EVENT_FIELDS.get(ev, ()) if isinstance(ev, str) else ()) + ((PHOTO,) if "photo" in rec else ())
     for key, good, want in rules:
         if key not in rec:
             return "it has no %r field" % key

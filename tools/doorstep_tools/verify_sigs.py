@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 PARALLEL_AFTER = 2000  # a short log is checked before a worker would have started
-BATCH = 500
+BATCH, BATCH_BYTES = 500, 1 << 20  # records or bytes of signed messages per batch
 
 
 def bad_signatures(pub, items):
@@ -51,7 +51,7 @@ class Signatures:
     def __init__(self, emit):
         self.emit = emit
         self.seen, self.pool, self.workers = 0, None, 0
-        self.items, self.held = [], []  # the batch being filled: (sig, msg) and the findings after it
+        self.items, self.held, self.bytes = [], [], 0  # the batch being filled: (sig, msg), the findings after it
         self.out = deque()  # (future, held findings) of batches sent
 
     def add(self, level, seq, text, where=None):
@@ -72,8 +72,8 @@ class Signatures:
             return
         self.held.append((len(self.items), seq, fail_text, where))  # a check whose outcome is pending
         self.items.append((sig, msg))
-        self.pub = pub
-        if len(self.items) >= BATCH:
+        self.pub, self.bytes = pub, self.bytes + len(msg)
+        if len(self.items) >= BATCH or self.bytes >= BATCH_BYTES:
             self.send()
 
     def start(self):
@@ -89,7 +89,7 @@ class Signatures:
             self.out.append((self.pool.submit(bad_signatures, self.pub, self.items), self.held))
         elif self.held:
             self.out.append((None, self.held))
-        self.items, self.held = [], []
+        self.items, self.held, self.bytes = [], [], 0
         while len(self.out) > 2 * self.workers:
             self.receive()
 
