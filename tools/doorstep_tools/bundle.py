@@ -87,7 +87,7 @@ character in msg.bin and it fails. Without xxd, `python3 verify_bundle.py --extr
 To read the records: each line is JSON; "ev" says what happened (ring, attempt = a code
 typed at the keypad with its outcome and number of digits - never the digits themselves,
 heartbeat = the doorbell was alive, boot = it started, and so on).
-"""
+{stamp}"""
 
 CHAIN = """\
 The "prev" of seq {seq} must equal the SHA-256 of the line before it:
@@ -103,6 +103,21 @@ The photo of seq {seq} must have the SHA-256 in its record:
   $ sha256sum {file}
   $ sed -n {line}p records/{segment} | grep -oE '"sha256":"[0-9a-f]{{64}}"'
 
+"""
+
+
+STAMP = """
+4. Check a timestamp by hand with OpenSSL
+-----------------------------------------
+timestamps/{name}.tsr is a time-stamping authority's signed token over timestamps/{name}.json,
+{statement}: it says that the doorbell's log up to seq {seq} existed at the time it names,
+whatever the doorbell's clock said. The "hash" must be the SHA-256 of record {seq}'s line.
+
+  $ openssl ts -verify -data timestamps/{name}.json -in timestamps/{name}.tsr -CAfile timestamps/tsa-ca.pem
+  $ openssl ts -reply -in timestamps/{name}.tsr -text | grep "Time stamp"
+
+The first prints "Verification: OK"; the second the time. Compare timestamps/tsa-ca.pem with the
+CA certificate the TSA publishes: a token only proves something if that CA is the TSA's.
 """
 
 
@@ -201,7 +216,13 @@ def readme(facts, files):
     if any(n.startswith("timestamps/") for n, _ in files):
         extra += "  timestamps/        RFC 3161 tokens: a time-stamping authority's signed word that the log up to a seq existed\n"
     period = period_words(facts.start, facts.end) if facts.start is not None and facts.end is not None else "the whole log"
+    stamps, stamp = sorted(n for n, _ in files if n.startswith("timestamps/") and n.endswith(".tsr")), ""
+    if stamps:
+        name = stamps[-1][len("timestamps/"):-4]
+        with open(dict(files)["timestamps/%s.json" % name], encoding="ascii", errors="replace") as f:
+            statement = f.read()
+        stamp = STAMP.format(name=name, statement=statement, seq=int(name.split("-")[0]))
     return README.format(
         dev=device_id(facts.pub), pub=facts.pub.hex(), fpr=fingerprint(facts.pub), period=period, made=utc(facts.generated),
-        extra=extra, seq=seq, what=rec.get("ev"), line=line, segment=seg, chain=chain, photo=photo,
+        extra=extra, seq=seq, what=rec.get("ev"), line=line, segment=seg, chain=chain, photo=photo, stamp=stamp,
     )

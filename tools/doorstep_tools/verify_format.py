@@ -66,13 +66,18 @@ def segment_lines(root):
                 if len(line) <= MAX_LINE:
                     yield name, no, line, False, len(line)  # a torn tail
                     continue
-                size, part = len(line), b""
-                while True:  # skip the rest of the line without holding it
-                    part = f.readline(1 << 20)
-                    size += len(part)
-                    if not part or part.endswith(b"\n"):
+                size, complete = len(line), False
+                while True:  # skip to the end of the line in big reads, without holding it
+                    chunk = f.read(1 << 22)
+                    if not chunk:
                         break
-                yield name, no, None, part.endswith(b"\n"), size - part.endswith(b"\n")
+                    i = chunk.find(b"\n")
+                    if i >= 0:
+                        size, complete = size + i, True
+                        f.seek(i + 1 - len(chunk), os.SEEK_CUR)
+                        break
+                    size += len(chunk)
+                yield name, no, None, complete, size
 
 
 def file_digest(path):

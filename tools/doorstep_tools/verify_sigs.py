@@ -15,7 +15,7 @@ from collections import deque
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-PARALLEL_AFTER = 2000  # a short log is checked before a worker would have started
+PARALLEL_AFTER = 300  # a short log is checked before a worker would have started
 BATCH, BATCH_BYTES = 500, 1 << 20  # records or bytes of signed messages per batch
 
 
