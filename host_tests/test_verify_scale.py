@@ -9,6 +9,7 @@ in `make bench`, not here.)
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -165,3 +166,13 @@ def test_random_damage_gives_findings_never_a_traceback(door_log, damage):
     assert rc in (0, 1) and last.startswith(("OK:", "FAILED:")), out
     for line in out.strip().splitlines():
         assert line.startswith(("FAILED:", "NOTICE:", "WARNING:", "OK:", "NOT CHECKED:")), out
+
+
+def test_bench_prints_the_verifiers_speed_and_memory(capsys):
+    """`make bench` measures the verifier (300,000 records there; a small log here)."""
+    from doorstep_tools import bench
+
+    bench.verifier_figures(sizes=(500,))
+    out = capsys.readouterr().out
+    assert re.search(r"500 records \(0 MB\): verified in [0-9.]+ s, \d+ records/s; peak memory \d+ MB", out), out
+    assert re.search(r"a 400 MB line: refused in [0-9.]+ s, peak memory \d+ MB", out), out
