@@ -29,12 +29,12 @@ import os
 import sys
 
 if __package__:
-    from doorstep_tools.verify_chain import ERROR, NOTICE, UNCHECKED, verify
-    from doorstep_tools.verify_format import canonical, checkpoint_problem, device_id, is_hex, parse, segment_lines
+    from doorstep_tools.verify_chain import verify
+    from doorstep_tools.verify_format import ERROR, NOTICE, UNCHECKED, canonical, checkpoint_problem, device_id, is_hex, parse, segment_lines
 else:  # run as verify_bundle.py, its modules beside it
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from verify_chain import ERROR, NOTICE, UNCHECKED, verify
-    from verify_format import canonical, checkpoint_problem, device_id, is_hex, parse, segment_lines
+    from verify_chain import verify
+    from verify_format import ERROR, NOTICE, UNCHECKED, canonical, checkpoint_problem, device_id, is_hex, parse, segment_lines
 
 MODULES = ("verify_chain.py", "verify_format.py", "verify_sigs.py", "verify_tsa.py")  # what a bundle ships beside this file
 

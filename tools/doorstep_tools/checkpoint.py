@@ -13,7 +13,7 @@ never be taken for the other, although the same key signs both.
 import json
 import time
 
-from doorstep_tools.verify_format import CHECKPOINT_FIELDS as FIELDS, checkpoint_problem, device_id
+from doorstep_tools.verify_format import checkpoint_problem, device_id
 
 
 class CheckpointError(Exception):

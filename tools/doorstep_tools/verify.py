@@ -6,8 +6,10 @@ Ed25519) that every evidence bundle ships, so `doorstep verify`, `doorstep pull`
 and a third party's `verify_bundle.py` all make the same checks with the same code.
 """
 
-from doorstep_tools.verify_chain import ERROR, NOTICE, UNCHECKED, WARNING, Finding, Result, verify  # noqa: F401
-from doorstep_tools.verify_format import ZERO, canonical, device_id, segment_lines  # noqa: F401
+from doorstep_tools.verify_chain import verify
+from doorstep_tools.verify_format import ERROR, NOTICE, UNCHECKED, WARNING, ZERO, Finding, Result, canonical, device_id, segment_lines
+
+__all__ = ["verify", "read_lines", "ERROR", "NOTICE", "UNCHECKED", "WARNING", "ZERO", "Finding", "Result", "canonical", "device_id"]
 
 
 def read_lines(root):

@@ -13,72 +13,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 if __package__:
     from doorstep_tools import verify_tsa
     from doorstep_tools.verify_sigs import Signatures
-    from doorstep_tools.verify_format import (CHECKPOINT_FIELDS, MAX_LINE, ZERO, canonical, device_id, file_digest, is_hex, parse,
-                                              segment_lines, shape_problem, signed_bytes, utc, whole)
+    from doorstep_tools.verify_format import (CHECKPOINT_FIELDS, ERROR, MAX_LINE, NOTICE, WARNING, ZERO, Result, canonical,
+                                              device_id, file_digest, is_hex, parse, segment_lines, shape_problem, signed_bytes, utc,
+                                              whole)
 else:  # in a bundle, beside verify_bundle.py
     import verify_tsa
     from verify_sigs import Signatures
-    from verify_format import (CHECKPOINT_FIELDS, MAX_LINE, ZERO, canonical, device_id, file_digest, is_hex, parse, segment_lines,
-                               shape_problem, signed_bytes, utc, whole)
+    from verify_format import (CHECKPOINT_FIELDS, ERROR, MAX_LINE, NOTICE, WARNING, ZERO, Result, canonical, device_id,
+                               file_digest, is_hex, parse, segment_lines, shape_problem, signed_bytes, utc, whole)
 
-ERROR, UNCHECKED, WARNING, NOTICE = "error", "unchecked", "warning", "notice"
-MAX_FINDINGS = 1000  # when streaming, findings past this are counted, not kept
 TIME_SLACK = 300  # seconds a doorbell's clock may run ahead of the TSA's before its time is called wrong
-
-
-class Finding:
-    def __init__(self, level, seq, text, where=None):
-        self.level, self.seq, self.text, self.where = level, seq, text, where
-
-    def __str__(self):
-        if self.level == ERROR:
-            at = "record %s" % self.seq if self.seq is not None else ""
-            if self.where:
-                at = "%s (%s)" % (at, self.where) if at else self.where
-            return "FAILED: %s%s" % (at + ": " if at else "", self.text)
-        label = {UNCHECKED: "NOT CHECKED", WARNING: "WARNING"}.get(self.level, "NOTICE")
-        return "%s: %s: %s" % (label, "seq %s" % self.seq if self.seq is not None else "log", self.text)
-
-    def __repr__(self):
-        return "Finding(%r, %r, %r)" % (self.level, self.seq, self.text)
-
-
-class Result:
-    def __init__(self, keep=True):
-        self.keep = keep  # keep every record and finding (the report needs them); else stream
-        self.findings, self.records, self.attested = [], [], []
-        self.count = 0  # complete lines read from records/
-        self.first = None  # seq of the first record
-        self.head = None  # (seq, hash) of the last record
-        self.reach = None  # the highest seq a head, checkpoint or timestamp confirmed
-        self.pub, self.key_source, self.key_confirmed = None, None, False
-        self.tsa_ca = None  # (path, description, given by the user?) of the CA the tokens were checked against
-        self.photos = self.photos_left_out = self.dropped = 0
-        self.n = {ERROR: 0, UNCHECKED: 0, WARNING: 0, NOTICE: 0}
-
-    def add(self, level, seq, text, where=None):
-        self.n[level] += 1
-        if self.keep or len(self.findings) < MAX_FINDINGS:
-            self.findings.append(Finding(level, seq, text, where))
-        else:
-            self.dropped += 1
-
-    @property
-    def errors(self):
-        return [f for f in self.findings if f.level == ERROR]
-
-    @property
-    def error_count(self):
-        return self.n[ERROR]
-
-    @property
-    def ok(self):
-        """No problem found. Some things may still be unchecked (see complete)."""
-        return self.n[ERROR] == 0
-
-    @property
-    def complete(self):
-        return self.n[UNCHECKED] == 0
 
 
 class LogCheck:
@@ -190,7 +134,7 @@ class LogCheck:
 
     def order(self, rec, where):
         """Sequence, chain, boot and time order against the record before; time against the TSA."""
-        res, seq, boot, ms, t = self.res, rec["seq"], rec["boot"], rec["ms"], rec["t"]
+        seq, boot, ms, t = rec["seq"], rec["boot"], rec["ms"], rec["t"]
         if self.expect is not None and not self.expect <= seq <= self.expect + self.unread:
             if seq < self.expect:
                 self.add(ERROR, seq, "seq goes back from %d to %d: records reordered or inserted" % (self.expect - 1, seq), where)

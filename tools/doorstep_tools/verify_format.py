@@ -1,4 +1,4 @@
-"""What a Doorstep record line must be (docs/record-format.md), checked one line at a time.
+"""What a Doorstep record line must be (docs/record-format.md), and how findings about it are told.
 
 Part of the standalone verifier (see bundle_verify.py): Python 3 and `cryptography` only.
 Lines are read with a size limit and JSON is parsed strictly (no floats, NaN or Infinity: records hold whole
@@ -43,6 +43,67 @@ def whole(v):
 
 def utc(t):
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+# Findings
+
+ERROR, UNCHECKED, WARNING, NOTICE = "error", "unchecked", "warning", "notice"
+MAX_FINDINGS = 1000  # when streaming, findings past this are counted, not kept
+
+
+class Finding:
+    def __init__(self, level, seq, text, where=None):
+        self.level, self.seq, self.text, self.where = level, seq, text, where
+
+    def __str__(self):
+        if self.level == ERROR:
+            at = "record %s" % self.seq if self.seq is not None else ""
+            if self.where:
+                at = "%s (%s)" % (at, self.where) if at else self.where
+            return "FAILED: %s%s" % (at + ": " if at else "", self.text)
+        label = {UNCHECKED: "NOT CHECKED", WARNING: "WARNING"}.get(self.level, "NOTICE")
+        return "%s: %s: %s" % (label, "seq %s" % self.seq if self.seq is not None else "log", self.text)
+
+    def __repr__(self):
+        return "Finding(%r, %r, %r)" % (self.level, self.seq, self.text)
+
+
+class Result:
+    def __init__(self, keep=True):
+        self.keep = keep  # keep every record and finding (the report needs them); else stream
+        self.findings, self.records, self.attested = [], [], []
+        self.count = 0  # complete lines read from records/
+        self.first = None  # seq of the first record
+        self.head = None  # (seq, hash) of the last record
+        self.reach = None  # the highest seq a head, checkpoint or timestamp confirmed
+        self.pub, self.key_source, self.key_confirmed = None, None, False
+        self.tsa_ca = None  # (path, description, given by the user?) of the CA the tokens were checked against
+        self.photos = self.photos_left_out = self.dropped = 0
+        self.n = {ERROR: 0, UNCHECKED: 0, WARNING: 0, NOTICE: 0}
+
+    def add(self, level, seq, text, where=None):
+        self.n[level] += 1
+        if self.keep or len(self.findings) < MAX_FINDINGS:
+            self.findings.append(Finding(level, seq, text, where))
+        else:
+            self.dropped += 1
+
+    @property
+    def errors(self):
+        return [f for f in self.findings if f.level == ERROR]
+
+    @property
+    def error_count(self):
+        return self.n[ERROR]
+
+    @property
+    def ok(self):
+        """No problem found. Some things may still be unchecked (see complete)."""
+        return self.n[ERROR] == 0
+
+    @property
+    def complete(self):
+        return self.n[UNCHECKED] == 0
 
 
 # Reading, in bounded memory
