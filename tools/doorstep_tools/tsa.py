@@ -166,6 +166,9 @@ def after_pull(out_dir, say=print):
 
 
 def cmd_timestamp(args):
+    if not os.path.isdir(args.dir):
+        print("doorstep timestamp: %s is not a folder. Give the folder `doorstep pull --out` keeps." % args.dir, file=sys.stderr)
+        return 2
     try:
         if args.tsa:
             if not args.tsa_ca:
