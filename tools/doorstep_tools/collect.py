@@ -7,6 +7,8 @@ against the key pinned at provisioning before keeping it (collect_store.py: the 
 send again, and acknowledges what it holds (sealed with the admin key's "ack" key), which
 lets the device prune what is safe off the door. It survives its own restarts (state is the
 folder) and broker restarts (it reconnects, and asks for everything after what it holds).
+With a time-stamping authority configured for the folder (`doorstep timestamp DIR --tsa`),
+it has the head attested by it every hour (tsa.py).
 """
 
 import os
@@ -23,6 +25,7 @@ class Collector:
     batch = 50  # ...or after this many new records
     resend_s = 10  # a gap or a missing photo not filled by then is asked for again
     reconnect_s = (1, 30)
+    stamp_s = 3600  # an independent timestamp of the head this often (docs: `doorstep timestamp`)
 
     def __init__(self, store, keys, prefix, host, port, user, password, tls=False, cafile=None, log=print, client_id=None):
         self.store, self.keys, self.log = store, keys, log
@@ -41,6 +44,7 @@ class Collector:
         self.want_since = None  # when a gap or a missing photo was first seen
         self.gap_ok = None  # the device said records before this seq are gone: accept the jump
         self.connected = False
+        self.stamped = None  # (monotonic time, seq) of the last timestamp
         self.counts = {"kept": 0, "have": 0, "gap": 0, "conflict": 0, "bad": 0}
 
     # MQTT
@@ -166,6 +170,24 @@ class Collector:
                 self._ack(c, resend=True)
                 self.want_since = None
 
+    def _timestamp(self):
+        """At most hourly, an RFC 3161 token for the head held (when the folder has a TSA)."""
+        from doorstep_tools import tsa
+
+        now = time.monotonic()
+        if self.stamped is not None and now - self.stamped[0] < self.stamp_s:
+            return
+        if not tsa.configured_url(self.store.root) or self.store.last < 0:
+            return
+        if self.stamped is not None and self.stamped[1] == self.store.last:
+            return
+        seq = self.store.last
+        self.stamped = (now, seq)
+        try:
+            self.log("collect: timestamped: %s" % tsa.stamp_head(self.store.root))
+        except (tsa.TsaError, ValueError, OSError) as e:
+            self.log("collect: not timestamped this hour (%s); the next try is in an hour" % e)
+
     def run(self):
         c = self._client()
         try:
@@ -178,6 +200,7 @@ class Collector:
             while not self.stopped.wait(0.05):
                 if self.connected:
                     self.tick(c)
+                self._timestamp()  # outside the lock: the TSA may take seconds to answer
         finally:
             with self.lock:
                 if self.connected and self.new:

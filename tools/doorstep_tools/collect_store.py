@@ -20,12 +20,12 @@ import os
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from doorstep_tools import verify_format
+
 PER_SEGMENT = 1000  # as the device's ledger
 
 
-def canonical(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
+canonical = verify_format.canonical
 
 def _fsync_dir(path):
     fd = os.open(path, os.O_RDONLY)
@@ -118,22 +118,23 @@ class Store:
 
     # Records
     def check(self, line):
-        """The record in line if it is this device's, correctly signed; else a reason (str)."""
+        """The record in line if it is this device's, well formed and correctly signed; else a
+        reason (str). The rules are the verifier's own (verify_format), checked with `cryptography`."""
+        rec, why = verify_format.parse(line)
+        if rec is None:
+            return why
+        if not isinstance(rec, dict):
+            return "not a record"
+        why = verify_format.shape_problem(rec)
+        if why:
+            return why
+        if canonical(rec) != line:
+            return "its bytes are not the canonical form"
+        if rec["dev"] != self.dev:
+            return "from device %r, not %s" % (rec["dev"], self.dev)
         try:
-            rec = json.loads(line)
-        except ValueError:
-            return "not JSON"
-        if not isinstance(rec, dict) or not isinstance(rec.get("seq"), int) or canonical(rec) != line:
-            return "not a canonical record"
-        if rec.get("dev") != self.dev:
-            return "from device %r, not %s" % (rec.get("dev"), self.dev)
-        body = dict(rec)
-        sig = body.pop("sig", None)
-        try:
-            if not (isinstance(sig, str) and len(sig) == 128 and all(c in "0123456789abcdef" for c in sig)):
-                raise ValueError(sig)  # one spelling only: upper case or spaces would make it malleable
-            self.key.verify(bytes.fromhex(sig), canonical(body))
-        except (InvalidSignature, ValueError, TypeError):
+            self.key.verify(bytes.fromhex(rec["sig"]), verify_format.signed_bytes(line, rec))
+        except InvalidSignature:
             return "its signature does not verify with the pinned key"
         return rec
 

@@ -470,7 +470,7 @@ def cmd_pull(args):
         if os.path.exists(head_path):
             with open(head_path) as f:
                 last = json.load(f)
-        res = verify(out, pub=bytes.fromhex(info["pub"]), head=last)
+        res = verify(out, pub=bytes.fromhex(info["pub"]), head=last, keep_records=False)
     except BaseException:
         _undo(out, want)
         raise
@@ -483,7 +483,7 @@ def cmd_pull(args):
         print(
             "The log does NOT verify (%d problem(s), listed above). Your copy in %s is as it was before this pull%s. "
             "Nothing was changed on the device. Keep both as they are (they may be evidence) and pull a fresh copy "
-            "into a new folder to compare: `doorstep pull --device %s --out NEW-FOLDER`." % (len(res.errors), out, sent, args.device)
+            "into a new folder to compare: `doorstep pull --device %s --out NEW-FOLDER`." % (res.error_count, out, sent, args.device)
         )
         return 1
     shutil.rmtree(os.path.join(out, ASIDE), ignore_errors=True)
@@ -494,7 +494,10 @@ def cmd_pull(args):
         json.dump({"seq": seq, "hash": h, "pulled_at": int(time.time())}, f)
     os.replace(head_path + ".tmp", head_path)
     dev.call("mark_pulled", seq, h)
-    print("OK: %d records up to seq %d verified and saved in %s." % (len(res.records), seq, out))
+    print("OK: %d records up to seq %d verified and saved in %s." % (res.count, seq, out))
+    from doorstep_tools import tsa
+
+    tsa.after_pull(out)  # an independent time for the new head, if a TSA is configured
     return 0
 
 
@@ -509,10 +512,10 @@ def cmd_ack(args):
     if os.path.exists(os.path.join(args.dir, "head.json")):
         with open(os.path.join(args.dir, "head.json")) as f:
             head = json.load(f)
-    res = verify(args.dir, pub=bytes.fromhex(info["pub"]), head=head)
+    res = verify(args.dir, pub=bytes.fromhex(info["pub"]), head=head, keep_records=False)
     if not res.ok:
         raise DeviceError("the copy in %s does not verify (%d problem(s); `doorstep verify %s` lists them): nothing was"
-                          " acknowledged, and the doorbell keeps everything" % (args.dir, len(res.errors), args.dir))
+                          " acknowledged, and the doorbell keeps everything" % (args.dir, res.error_count, args.dir))
     seq, h = res.head
     dev.call("mark_pulled", seq, h)
     print("The doorbell knows your copy in %s holds its records up to seq %d: it may free them when its flash runs short." % (args.dir, seq))
