@@ -258,3 +258,40 @@ def test_collect_command_says_what_is_wrong(tmp_path):
     env = dict(os.environ, DOORSTEP_HOME=str(tmp_path / "home"))
     r = subprocess.run([DOORSTEP, "collect", "--mqtt", "127.0.0.1:1", "--out", str(tmp_path / "c")], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 1 and "doorstep provision" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_collector_has_its_head_attested_by_the_tsa(tmp_path, broker):
+    """With a TSA configured for its folder, the collector stamps the head it holds (hourly;
+    here every second) and both verifiers report the attested time."""
+    from doorstep_tools import tsa as tsamod
+    from tsa_server import LocalTSA
+
+    server = LocalTSA(tmp_path / "tsa")
+
+    async def go():
+        rig = await Rig(tmp_path / "dev", broker, seed=46, admin=ADMIN).start()
+        out = tmp_path / "copy"
+        os.makedirs(out)
+        tsamod.configure(str(out), server.url, server.ca_file)
+        col = Col(rig, out, broker)
+        col.c.stamp_s = 1
+        try:
+            await holds(col, rig)
+            await until(lambda: os.path.isdir(out / "timestamps") and any(n.endswith(".tsr") for n in os.listdir(out / "timestamps")),
+                        20, what="a token")
+            await rig.dev.ring()
+            await holds(col, rig)
+            head = rig.head()[0]
+            await until(lambda: any(n.startswith("%08d-" % head) and n.endswith(".tsr") for n in os.listdir(out / "timestamps")),
+                        20, what="a token for the new head")
+        finally:
+            col.stop()
+            await rig.stop()
+        res = verify(str(out), rig.pub, tsa_ca=server.ca_file)
+        assert res.ok and res.attested and max(t.seq for t in res.attested) == head, [str(f) for f in res.findings]
+        assert any("timestamped" in m for m in col.logs)
+
+    try:
+        run(go())
+    finally:
+        server.close()

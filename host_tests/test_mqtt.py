@@ -353,6 +353,15 @@ def test_broker_outage_loses_nothing_from_the_ledger_and_keeps_order(tmp_path):
             sent = [json.loads(p)["seq"] for p in w.on(rig.topic("record"), mark)]
             assert sent == rings[8:]  # the 8 oldest dropped from the queue, the rest in order
             assert len(w.on(rig.topic("photo"), mark)) == 1  # only the newest picture
+            # Home Assistant can tell the rings that waited out the outage from a ring now:
+            # each event carries the time it happened at the door and how late it is.
+            late = [json.loads(p) for p in w.on(rig.topic("ring"), mark)]
+            recs = {rec["seq"]: rec for _, rec in rig.ledger()}
+            for ev in late:
+                assert ev["time"] == hass.iso_utc(recs[ev["seq"]]["t"])
+            assert late[0]["late_s"] >= 1 and late[-1]["late_s"] <= late[0]["late_s"]
+            live = [json.loads(p) for p in w.on(rig.topic("ring"))][0]
+            assert live["late_s"] == 0
             cp = cpmod.from_broker(b.host, b.port, HOME[0], HOME[1], rig.pub)
             assert (cp["seq"], cp["hash"], cp["dropped"]) == rig.head() + (8,)
             assert verify(rig.root, rig.pub, checkpoint=cp).ok

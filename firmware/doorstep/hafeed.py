@@ -19,7 +19,7 @@ full, and counted: the next checkpoint says how many). This feed is for Home Ass
 from binascii import hexlify
 
 from doorstep import canon, ed25519, hass
-from doorstep.compat import sleep_ms, ticks_diff, ticks_ms
+from doorstep.compat import sleep_ms
 from doorstep.ledger import line_hash
 
 CHANNEL = "mqtt"  # the channel name in relay_refused records
@@ -53,7 +53,7 @@ class HaFeed:
     max_queue = 32  # records waiting for the broker; the oldest go first when full
 
     def __init__(self):
-        self.queue = []  # (seq, ev, t, hash, fields or None, photo file or None, ticks), oldest first
+        self.queue = []  # (seq, ev, t, hash, fields or None, photo file or None, ms since boot), oldest first
         self.dropped = 0  # summaries dropped from the queue since boot (never from the ledger)
         self.stage = 0  # messages of queue[0] already sent (a lost connection resumes there)
         self.sent = None  # (seq, hash, t) of the last record sent
@@ -70,6 +70,7 @@ class HaFeed:
         self.sign = lambda msg: ed25519.sign_async(rec.seed, msg, rec.pub)
         self.remote = app.door.remote
         self.ticks = app.clock.ticks_ms
+        self.uptime = app.uptime
         self.storage = app.storage
         self.topics = [self.tp.commands]
 
@@ -82,7 +83,7 @@ class HaFeed:
                 fields[k] = rec[k]
         ph = rec.get("photo")
         item = (rec["seq"], rec["ev"], rec.get("t"), line_hash(canon.dumpb(rec)), fields,
-                ph.get("file") if isinstance(ph, dict) else None, ticks_ms())
+                ph.get("file") if isinstance(ph, dict) else None, rec.get("ms"))
         q = self.queue
         if len(q) >= self.max_queue:
             q.pop(0)
@@ -132,7 +133,7 @@ class HaFeed:
             await self._checkpoint(c)
 
     def _messages(self, item):
-        seq, ev, t, h, fields, photo, queued = item
+        seq, ev, t, h, fields, photo, at_ms = item
         fields = fields or {}
         tp = self.tp
         out = []
@@ -140,7 +141,7 @@ class HaFeed:
             out.append((tp.photo, photo, False))
         # Events that waited out an outage say so: an automation must not take a ring
         # from an hour ago for someone at the door now.
-        late = ticks_diff(ticks_ms(), queued) // 1000
+        late = (self.uptime() - at_ms) // 1000 if isinstance(at_ms, int) else 0
         if ev == "ring":
             out.append((tp.ring, hass.event_payload("ring", seq, t, h, None, late), False))
         elif ev == "attempt" or ev == "relay_refused":
