@@ -47,6 +47,17 @@ class _VM:
         return cls.mp
 
 
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    """A private mosquitto (logins required) for the MQTT tests of one module."""
+    from mosquitto import Broker
+    from mqtt_rig import USERS
+
+    b = Broker(tmp_path_factory.mktemp("broker"), USERS).start()
+    yield b
+    b.stop()
+
+
 @pytest.fixture(scope="session")
 def micropython():
     """Run code in fresh MicroPython VMs with the firmware at /lib: mp.run(code, ...)."""

@@ -8,6 +8,7 @@ The digits of a code must never reach a file on the device or the PC, or any out
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -130,10 +131,17 @@ def test_a_new_sim_device_starts_in_the_simulator_then_provision_pins_its_key(tm
     with open(h.state / "config.json") as f:
         assert json.load(f) == {"heartbeat_min": 30}
 
-    # Provisioning again without settings pins the same key and keeps the configuration.
+    assert bytes.fromhex(prof["admin"]) == (h.state / "admin.bin").read_bytes() and prof["admin_n"] == 0
+    assert stat.S_IMODE(os.stat(tmp_path / "home" / "devices.json").st_mode) == 0o600  # it holds the admin key
+
+    # Provisioning again without settings pins the same key and keeps the configuration and
+    # the log, and makes a new admin key (how a lost PC is replaced): the old one is gone.
     before = files(h.state)
     assert fp in h.run("provision", "--device", h.dev).stdout
-    assert files(h.state) == before and h.profile()["pub"] == prof["pub"]
+    after = files(h.state)
+    assert {k: v for k, v in after.items() if k != "admin.bin"} == {k: v for k, v in before.items() if k != "admin.bin"}
+    assert h.profile()["pub"] == prof["pub"] and h.profile()["admin"] != prof["admin"]
+    assert bytes.fromhex(h.profile()["admin"]) == after["admin.bin"] != before["admin.bin"]
 
     # A configuration from a file; a bad one is refused before anything is written.
     cfg = tmp_path / "cfg.json"

@@ -1,7 +1,7 @@
 """Home Assistant over MQTT, against a real broker (Debian mosquitto, private, logins required).
 
-The device is the real App on the virtual board with doorstep.mqtt's notifier; its client is
-the paho adapter with umqtt.simple's API (tools/doorstep_tools/umqtt_paho.py). A separate
+The device is the real App on the virtual board with doorstep.mqtt's MqttLink; its client is
+the socket-level stand-in for umqtt.simple (tools/doorstep_tools/umqtt_host.py). A separate
 paho subscriber plays Home Assistant and checks what arrives: discovery configs, events,
 photos, summaries and the signed checkpoint, verified with `cryptography`.
 """
@@ -9,152 +9,24 @@ photos, summaries and the signed checkpoint, verified with `cryptography`.
 import asyncio
 import json
 import os
-import secrets
 import shutil
-import threading
-import time
-from binascii import unhexlify
 from datetime import datetime, timezone
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from doorstep import hass
 from doorstep.door import REQUESTS
+from doorstep.hafeed import classify
 from doorstep.ledger import line_hash
-from doorstep.mqtt import MqttConfigError, MqttNotifier, classify, settings
-from doorstep.provision import public_info
+from doorstep.mqtt import MqttConfigError, MqttLink, settings
 from doorstep_tools import checkpoint as cpmod
-from doorstep_tools import umqtt_paho
 from doorstep_tools.verify import verify
 from doorstep_tools.virtual.board import VirtualBoard
 from doorstep_tools.virtual.device import VirtualDevice
 from fakes import Rng
 from mosquitto import Broker
 
-T0 = 1782378000  # 2026-06-25T09:00:00Z
-CODE = "482913"
-DEVICE = ("doorbell", "door-" + secrets.token_hex(8))
-HOME = ("homeowner", "home-" + secrets.token_hex(8))
-USERS = dict([DEVICE, HOME])
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    b = Broker(tmp_path_factory.mktemp("broker"), USERS).start()
-    yield b
-    b.stop()
-
-
-async def until(pred, timeout=5.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        await asyncio.sleep(0.01)
-
-
-class Watcher:
-    """Home Assistant's side: a paho subscriber in its own thread that reconnects by itself."""
-
-    def __init__(self, broker, topics):
-        self.msgs = []  # (topic, payload bytes, retained)
-        self.lock = threading.Lock()
-        self.topics = topics
-        c = self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ha-" + secrets.token_hex(4))
-        c.username_pw_set(*HOME)
-        c.reconnect_delay_set(0.05, 0.2)
-        self.subs = 0  # subscriptions confirmed (they are renewed after each reconnect)
-        c.on_connect = lambda cl, u, f, rc, p: [cl.subscribe(t) for t in self.topics]
-        c.on_subscribe = lambda cl, u, mid, rcs, p: setattr(self, "subs", self.subs + 1)
-        c.on_message = self._on_message
-        c.connect(broker.host, broker.port, 30)
-        c.loop_start()
-        deadline = time.monotonic() + 5
-        while self.subs < len(topics):  # listening before the device starts talking
-            assert time.monotonic() < deadline, "the watcher could not subscribe"
-            time.sleep(0.005)
-
-    def _on_message(self, cl, u, m):
-        with self.lock:
-            self.msgs.append((m.topic, bytes(m.payload), bool(m.retain)))
-
-    def on(self, topic, since=0):
-        with self.lock:
-            return [p for t, p, _ in self.msgs[since:] if t == topic]
-
-    def close(self):
-        self.c.disconnect()
-        self.c.loop_stop()
-
-
-def publish(broker, items):
-    """Publish [(topic, payload)] as the homeowner's account would (any client can try)."""
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="attacker-" + secrets.token_hex(4))
-    c.username_pw_set(*HOME)
-    c.connect(broker.host, broker.port, 30)
-    c.loop_start()
-    infos = [c.publish(t, p, 1) for t, p in items]
-    for i in infos:
-        i.wait_for_publish(5)
-    c.disconnect()
-    c.loop_stop()
-
-
-class Rig:
-    """A virtual device running the real App, with the MQTT notifier over the paho adapter."""
-
-    def __init__(self, root, broker, seed, user=DEVICE, **cfg):
-        self.root = str(root)
-        self.broker = broker
-        self.seed = seed
-        self.config = {"host": broker.host, "port": broker.port, "user": user[0], "password": user[1]}
-        self.config.update(cfg)
-        self.logs = []
-
-    async def start(self):
-        os.makedirs(self.root, exist_ok=True)
-        self.board = VirtualBoard(T0, "host")
-        self.dev = VirtualDevice(self.root, self.board)
-        await self.dev.provision(Rng(self.seed))
-        pub_hex, self.devid = public_info(self.dev.storage)
-        self.pub = unhexlify(pub_hex)
-        self.prefix = "doorstep/" + self.devid
-        n = self.n = MqttNotifier(self.config, umqtt_paho.factory, log=self.logs.append)
-        n.backoff_ms, n.backoff_max_ms, n.poll_ms, n.probe_ms = 50, 400, 10, 500
-        self.board.notify = n.notify
-        boot = asyncio.create_task(self.dev.boot())
-        await asyncio.sleep(0)
-        # Started next to the booting app, as on the device: run() waits for the boot.
-        self.task = asyncio.create_task(n.run(self.dev.app))
-        await boot
-        return self
-
-    async def stop(self):
-        self.n.stop()
-        await asyncio.wait_for(self.task, 5)
-
-    def topic(self, name):
-        return "%s/%s" % (self.prefix, name)
-
-    def ledger(self):
-        """[(line bytes, record)] in order, straight from flash."""
-        out = []
-        d = os.path.join(self.root, "records")
-        for name in sorted(os.listdir(d)):
-            with open(os.path.join(d, name), "rb") as f:
-                for line in f.read().split(b"\n"):
-                    if line:
-                        out.append((line, json.loads(line)))
-        return out
-
-    def head(self):
-        line, rec = self.ledger()[-1]
-        return rec["seq"], line_hash(line)
-
-
-def run(coro):
-    asyncio.run(coro)
+from mqtt_rig import CODE, DEVICE, HOME, T0, USERS, Rig, Watcher, make_ca, publish, run, until
 
 
 # Settings: no default credentials, clear refusals.
@@ -193,7 +65,7 @@ def test_notifier_refuses_to_start_without_credentials(tmp_path, broker):
         assert rig.n.off and not rig.n.connected
         assert any("no default broker login" in m for m in rig.logs), rig.logs
         await rig.dev.ring()  # the door and the ledger do not care
-        assert rig.ledger()[-1][1]["ev"] == "ring" and rig.n.queue == []
+        assert rig.ledger()[-1][1]["ev"] == "ring" and rig.n.services is None
 
     run(go())
 
@@ -235,7 +107,7 @@ class ScriptedClient:
     def set_last_will(self, topic, msg, retain=False, qos=0):
         pass
 
-    def connect(self, clean_session=True):
+    def connect(self, clean_session=True, timeout=None):
         return 0
 
     def subscribe(self, topic, qos=0):
@@ -260,7 +132,7 @@ def test_no_attempts_while_the_network_is_down(tmp_path):
         link = [False]
         dev = VirtualDevice(str(tmp_path), VirtualBoard(T0, "host"))
         await dev.provision(Rng(28))
-        n = MqttNotifier({"host": "10.0.0.2", "user": "u", "password": "p"}, ScriptedClient, probe=None,
+        n = MqttLink({"host": "10.0.0.2", "user": "u", "password": "p"}, ScriptedClient, probe=None,
                          log=lambda m: None, online=lambda: link[0])
         n.poll_ms = 5
         dev.board.notify = n.notify
@@ -268,10 +140,10 @@ def test_no_attempts_while_the_network_is_down(tmp_path):
         task = asyncio.create_task(n.run(dev.app))
         await dev.ring()
         await asyncio.sleep(0.2)
-        assert ScriptedClient.made == [] and len(n.queue) >= 1  # Wi-Fi down: no client, queued
+        assert ScriptedClient.made == [] and len(n.service("HaFeed").queue) >= 1  # Wi-Fi down: no client, queued
         link[0] = True
         assert await n.flush(3000)
-        assert len(ScriptedClient.made) == 1 and n.queue == []
+        assert len(ScriptedClient.made) == 1 and n.service("HaFeed").queue == []
         n.stop()
         await task
 
@@ -408,7 +280,7 @@ def test_command_topic_only_ever_gets_refusals(tmp_path, broker):
             for i, (topic, payload, _) in enumerate(tries):
                 await dev.advance(app.door.budget.quiet_ms + 1000)  # each a burst of its own, so each gets its own record
                 publish(broker, [(topic, payload)])
-                await until(lambda: rig.n.commands == i + 1, what="command %d" % i)
+                await until(lambda: rig.ha.commands == i + 1, what="command %d" % i)
                 await dev.advance(20)
             recs = [rec for _, rec in rig.ledger()[first:]]
             refused = [r for r in recs if r["ev"] == "relay_refused"]
@@ -426,13 +298,13 @@ def test_command_topic_only_ever_gets_refusals(tmp_path, broker):
             await dev.advance(app.door.budget.quiet_ms + 1000)
             n0 = len(rig.ledger())
             publish(broker, [(rig.topic("cmd"), CODE.encode())] * 50)
-            await until(lambda: rig.n.commands == len(tries) + 50, what="the flood")
+            await until(lambda: rig.ha.commands == len(tries) + 50, what="the flood")
             await dev.advance(20)
             new = [rec for _, rec in rig.ledger()[n0:]]
             assert [r["ev"] for r in new] == ["relay_refused"] and "suppressed" not in new[0]
             await dev.advance(11000)
             publish(broker, [(rig.topic("cmd/x"), b"?")])
-            await until(lambda: rig.n.commands == len(tries) + 51, what="the last command")
+            await until(lambda: rig.ha.commands == len(tries) + 51, what="the last command")
             await dev.advance(20)
             last = rig.ledger()[-1][1]
             assert (last["ev"], last["request"], last["suppressed"]) == ("relay_refused", "other", 49)
@@ -471,7 +343,7 @@ def test_broker_outage_loses_nothing_from_the_ledger_and_keeps_order(tmp_path):
             ledger = rig.ledger()
             rings = [rec["seq"] for _, rec in ledger[before:]]
             assert len(rings) == 40 and [rec["ev"] for _, rec in ledger[before:]] == ["ring"] * 40
-            assert len(rig.n.queue) == rig.n.max_queue == 32 and rig.n.dropped == 8
+            assert len(rig.ha.queue) == rig.ha.max_queue == 32 and rig.ha.dropped == 8
             mark, subs = len(w.msgs), w.subs
             b.start()
             await until(lambda: w.subs > subs, 10, what="the watcher to subscribe again")
@@ -482,6 +354,15 @@ def test_broker_outage_loses_nothing_from_the_ledger_and_keeps_order(tmp_path):
             sent = [json.loads(p)["seq"] for p in w.on(rig.topic("record"), mark)]
             assert sent == rings[8:]  # the 8 oldest dropped from the queue, the rest in order
             assert len(w.on(rig.topic("photo"), mark)) == 1  # only the newest picture
+            # Home Assistant can tell the rings that waited out the outage from a ring now:
+            # each event carries the time it happened at the door and how late it is.
+            late = [json.loads(p) for p in w.on(rig.topic("ring"), mark)]
+            recs = {rec["seq"]: rec for _, rec in rig.ledger()}
+            for ev in late:
+                assert ev["time"] == hass.iso_utc(recs[ev["seq"]]["t"])
+            assert late[0]["late_s"] >= 1 and late[-1]["late_s"] <= late[0]["late_s"]
+            live = [json.loads(p) for p in w.on(rig.topic("ring"))][0]
+            assert live["late_s"] == 0
             cp = cpmod.from_broker(b.host, b.port, HOME[0], HOME[1], rig.pub)
             assert (cp["seq"], cp["hash"], cp["dropped"]) == rig.head() + (8,)
             assert verify(rig.root, rig.pub, checkpoint=cp).ok
@@ -529,41 +410,6 @@ def test_wrong_password_is_reported_and_the_door_carries_on(tmp_path, broker):
     run(go())
 
 
-def make_ca(folder, name):
-    """A CA and a server certificate for 127.0.0.1 (PEM files), made with `cryptography`."""
-    import datetime as dt
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    os.makedirs(folder, exist_ok=True)
-    files = []
-    for fname, data in (("ca.pem", ca.public_bytes(serialization.Encoding.PEM)),
-                        ("server.pem", cert.public_bytes(serialization.Encoding.PEM)),
-                        ("server.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))):
-        path = os.path.join(str(folder), fname)
-        with open(path, "wb") as f:
-            f.write(data)
-        files.append(path)
-    return files
-
-
 def test_tls_with_the_brokers_ca_and_refused_with_another(tmp_path):
     async def go():
         tls = make_ca(tmp_path / "pki", "Home CA")
@@ -603,7 +449,7 @@ from fakes import Rng
 from doorstep_tools.virtual.board import VirtualBoard
 from doorstep_tools.virtual.device import VirtualDevice
 from doorstep.provision import public_info
-from doorstep.mqtt import MqttNotifier
+from doorstep.mqtt import MqttLink
 
 class Client:
     def __init__(self, s, cid):
@@ -612,7 +458,7 @@ class Client:
         self.cid = cid
     def set_callback(self, f): self.cb = f
     def set_last_will(self, topic, msg, retain=False, qos=0): self.will = (topic, msg, retain, qos)
-    def connect(self, clean_session=True): return 0
+    def connect(self, clean_session=True, timeout=None): return 0
     def subscribe(self, topic, qos=0): self.sub = topic
     def publish(self, topic, msg, retain=False, qos=0): self.out.append((topic, bytes(msg), retain))
     def check_msg(self):
@@ -631,7 +477,7 @@ def make(s, cid):
 os.mkdir('/dev1')
 dev = VirtualDevice('/dev1', VirtualBoard(1782378000, 'host'))
 await dev.provision(Rng(5))
-n = MqttNotifier({'host': '10.0.0.2', 'user': 'door', 'password': 'pw'}, make, probe=None, log=print)
+n = MqttLink({'host': '10.0.0.2', 'user': 'door', 'password': 'pw'}, make, probe=None, log=print)
 n.poll_ms = 5
 dev.board.notify = n.notify
 await dev.boot()
@@ -653,7 +499,7 @@ await dev.press('482913#')
 assert await n.flush(20000)
 c = made[0]
 c.inbox.append((c.sub[:-1] + b'reveal', b''))
-while n.commands < 1:
+while n.service('HaFeed').commands < 1:
     await asyncio.sleep_ms(5)
 await dev.advance(20)
 assert await n.flush(20000)
@@ -670,7 +516,7 @@ def test_notifier_runs_under_micropython(micropython):
     pub = bytes.fromhex(got["pub"])
     dev = cpmod.device_id(pub)
     prefix = "doorstep/" + dev
-    assert got["cid"] == "doorstep-" + dev and got["sub"] == prefix + "/cmd/#"
+    assert got["cid"] == "ds-" + dev and len(got["cid"]) <= 23 and got["sub"] == prefix + "/cmd/#"
     assert got["will"] == [prefix + "/status", "offline", True, 1]
     out_msgs = [(t, bytes.fromhex(m), r) for t, m, r in got["out"]]
     lines = [x for path, data in sorted(files.items()) for x in data.split(b"\n") if x]

@@ -20,6 +20,7 @@ import zipfile
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
+from doorstep_tools.bundle_verify import MODULES
 from doorstep_tools.cli import main
 from doorstep_tools.report import parse_period
 from doorstep_tools.virtual.board import VirtualBoard
@@ -443,7 +444,8 @@ def test_bundle_holds_the_log_key_report_and_no_secrets(bundle, logs):
     recs = records(logs["door-device"])
     photos = sorted("evidence/" + r["photo"]["file"] for r in recs if r.get("photo"))
     assert sorted(names) == sorted(["evidence/records/00000000.jsonl", *photos, "evidence/pub.hex", "evidence/pub.pem",
-                                    "evidence/report.html", "evidence/bundle.json", "evidence/verify_bundle.py", "evidence/README.txt"])
+                                    "evidence/report.html", "evidence/bundle.json", "evidence/verify_bundle.py", "evidence/README.txt",
+                                    *("evidence/" + m for m in MODULES)])
     for secret in ("key.bin", "secret.bin", "codes.json", "boot.json"):
         assert not any(n.endswith(secret) for n in names)
     with open(os.path.join(folder, "report.html"), encoding="utf-8") as f:
@@ -464,7 +466,9 @@ def test_bundle_verifies_with_its_own_script(bundle, tmp_path):
     folder, _, _ = bundle
     rc, out = run_verifier(folder)
     assert rc == 0, out
-    assert re.search(r"OK: \d+ records verified with key [0-9a-f]{64} \(device [0-9a-f]{16}\); chain unbroken; 2 photos match\.", out), out
+    assert re.search(r"OK: \d+ records verified \(seq 0 to \d+\), signed with the key from pub.hex, NOT confirmed \(([0-9a-f]{8} ){7}[0-9a-f]{8},"
+                     r" device [0-9a-f]{16}\); signatures, chain and photos intact; 2 photos match\.", out), out
+    assert "The key from pub.hex came with the log" in out
     # and it catches tampering: an edited record, a swapped photo, a deleted line
     for damage in ("edit", "photo", "delete"):
         copy = str(tmp_path / damage)
@@ -481,7 +485,7 @@ def test_bundle_verifies_with_its_own_script(bundle, tmp_path):
         open(p, "wb").write(b"".join(x + b"\n" for x in lines))
         rc, out = run_verifier(copy)
         assert rc == 1 and "FAILED" in out, (damage, out)
-        expect = {"edit": "the signature does not verify", "delete": "chain broken", "photo": "is missing"}[damage]
+        expect = {"edit": "the signature does not verify", "delete": "the chain is broken", "photo": "is missing"}[damage]
         assert expect in out, (damage, out)
 
 

@@ -113,7 +113,7 @@ def test_cli_provisions_a_missing_state_then_accepts_a_registered_code(tmp_path)
     assert (last["ev"], last["outcome"], last["label"]) == ("attempt", "accepted", "parcel")
     assert_absent(CODE, state, r.stdout, r.stderr)
     v = doorstep(tmp_path, "verify", str(state))
-    assert v.returncode == 0 and v.stdout.startswith("OK: "), v.stdout + v.stderr
+    assert v.returncode == 0 and v.stdout.splitlines()[-1].startswith("OK: "), v.stdout + v.stderr
 
 
 def test_cli_script_error_names_the_line_and_exits_non_zero(tmp_path):

@@ -45,15 +45,25 @@ def info(storage):
     if pi is None:
         return None
     led = Ledger(storage)
-    return {"pub": pi[0], "dev": pi[1], "next_seq": led.next_seq, "head": led.head, "boot": boot_count(storage, led)[0]}
+    return {"pub": pi[0], "dev": pi[1], "next_seq": led.next_seq, "head": led.head, "boot": boot_count(storage, led)[0],
+            "admin": storage.exists("admin.bin")}
 
 
-def provision(storage, rng, t, config, fw="", merge=False):
-    """Key, secret, genesis record (stamped with the host's UTC time), configuration, clock.
+def provision(storage, rng, t, config, fw="", merge=False, admin_key=None):
+    """Key, secret, genesis record (stamped with the host's UTC time), configuration, clock,
+    and the admin key for remote administration (hex, made by the PC; replaces the old one).
 
     fw: the firmware hash for genesis; "" to hash the files on this device. merge: keep the
     settings config does not name (Wi-Fi stays when only MQTT is added); else replace them.
+    config None: keep the configuration as it is (a device provisioned again for a new PC).
     """
+    from binascii import unhexlify
+
+    key = unhexlify(admin_key) if admin_key else None
+    if config is None:
+        pub, dev = P.provision(storage, rng, t, "host", fw or P.firmware_hash(), key)
+        cfg, _ = cfgmod.load(storage)
+        return {"pub": pub, "dev": dev, "heartbeat_min": cfg["heartbeat_min"], "clock_set": set_board_clock(t, "host")}
     if merge and isinstance(config, dict):
         old = storage.read_json(cfgmod.CONFIG_FILE, None) if storage.exists(cfgmod.CONFIG_FILE) else None
         if isinstance(old, dict):
@@ -61,7 +71,7 @@ def provision(storage, rng, t, config, fw="", merge=False):
             config = old
     cfg = cfgmod.check(config)  # refuse a bad configuration before anything is written
     _check_board(config)
-    pub, dev = P.provision(storage, rng, t, "host", fw or P.firmware_hash())
+    pub, dev = P.provision(storage, rng, t, "host", fw or P.firmware_hash(), key)
     storage.write_json(cfgmod.CONFIG_FILE, config)
     return {"pub": pub, "dev": dev, "heartbeat_min": cfg["heartbeat_min"], "clock_set": set_board_clock(t, "host")}
 
@@ -117,13 +127,13 @@ def manifest(storage):
     return out
 
 
-def mark_pulled(storage, seq, head):
+def mark_pulled(storage, seq, head, ledger=None):
     """The host holds the log up to seq (hash head): segments up to it may be pruned later.
 
     Refused unless head is this device's record seq: a wrong claim must not free records
-    the homeowner does not hold.
+    the homeowner does not hold. ledger: the running app's (remote.py), else read here.
     """
-    if not isinstance(seq, int) or Ledger(storage).hash_of(seq) != head:
+    if not isinstance(seq, int) or isinstance(seq, bool) or (ledger or Ledger(storage)).hash_of(seq) != head:
         raise ValueError("the pulled copy does not match this device's record %s: nothing was marked as pulled" % seq)
     storage.write_json(PULLED_FILE, {"seq": seq, "hash": head})
     return {"seq": seq}

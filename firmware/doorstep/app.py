@@ -124,6 +124,10 @@ class App:
         self._intercom = False
         self.next_heartbeat = self.uptime() + cfg["heartbeat_min"] * 60000
 
+    def emit(self, ev):
+        """Queue an event from outside the door (a remote command's change) for the record task."""
+        self._on_event(ev)
+
     # Door events -> queue (never blocks the door loop)
     def _on_event(self, ev):
         item = (ev, self.clock.now(), self.clock.quality, self.uptime())

@@ -1,7 +1,7 @@
 """What Home Assistant is told over MQTT: the topics, the discovery configs, the payloads.
 
-Kept apart from the MQTT transport (mqtt.py) because it is the part that follows Home
-Assistant's documented schema (MQTT discovery; the event, image and sensor platforms)
+Kept apart from the MQTT transport (mqtt.py) and from the feed that sends it (hafeed.py)
+because it is the part that follows Home Assistant's documented schema (MQTT discovery; the event, image and sensor platforms)
 and changes when that does. Everything here is pure data: no socket, no client.
 
 One device, five entities, all with unique ids made from the device id:
@@ -43,6 +43,7 @@ class Topics:
     """Every topic the device uses, made once (they are bytes, ready for the client)."""
 
     def __init__(self, prefix, discovery, dev):
+        self.prefix = prefix
         p = prefix + "/"
         self.status = (p + "status").encode()
         self.record = (p + "record").encode()
@@ -61,7 +62,7 @@ class Topics:
 
 
 def discovery(tp):
-    """[(topic, payload bytes)] of the retained discovery configs, one per entity."""
+    """(topic, payload bytes) of each retained discovery config, one per entity."""
     dev = tp.dev
     device = {
         "identifiers": ["doorstep_" + dev],
@@ -87,24 +88,26 @@ def discovery(tp):
         return canon.dumpb(cfg)
 
     checkpoint = tp.checkpoint.decode()
-    return [
-        (tp.config_topic("event", "ring"), entity("ring", "Doorbell", {
-            "state_topic": tp.ring.decode(), "event_types": ["ring"], "device_class": "doorbell"})),
-        (tp.config_topic("event", "verdict"), entity("verdict", "Keypad verdict", {
-            "state_topic": tp.verdict.decode(), "event_types": list(VERDICTS), "icon": "mdi:dialpad"})),
-        (tp.config_topic("image", "photo"), entity("photo", "Last photo", {
-            "image_topic": tp.photo.decode(), "content_type": "image/jpeg"})),
-        (tp.config_topic("sensor", "heartbeat"), entity("heartbeat", "Last heartbeat", {
-            "state_topic": tp.heartbeat.decode(), "device_class": "timestamp", "entity_category": "diagnostic"})),
-        (tp.config_topic("sensor", "head"), entity("head", "Log head", {
-            "state_topic": checkpoint, "value_template": "{{ value_json.seq }}",
-            "json_attributes_topic": checkpoint, "entity_category": "diagnostic", "icon": "mdi:link-variant"})),
-    ]
+    # One entity at a time (a generator): the device never holds all five configs at once.
+    yield (tp.config_topic("event", "ring"), entity("ring", "Doorbell", {
+        "state_topic": tp.ring.decode(), "event_types": ["ring"], "device_class": "doorbell"}))
+    yield (tp.config_topic("event", "verdict"), entity("verdict", "Keypad verdict", {
+        "state_topic": tp.verdict.decode(), "event_types": list(VERDICTS), "icon": "mdi:dialpad"}))
+    yield (tp.config_topic("image", "photo"), entity("photo", "Last photo", {
+        "image_topic": tp.photo.decode(), "content_type": "image/jpeg"}))
+    yield (tp.config_topic("sensor", "heartbeat"), entity("heartbeat", "Last heartbeat", {
+        "state_topic": tp.heartbeat.decode(), "device_class": "timestamp", "entity_category": "diagnostic"}))
+    yield (tp.config_topic("sensor", "head"), entity("head", "Log head", {
+        "state_topic": checkpoint, "value_template": "{{ value_json.seq }}",
+        "json_attributes_topic": checkpoint, "entity_category": "diagnostic", "icon": "mdi:link-variant"}))
 
 
-def event_payload(kind, seq, t, hash_, extra):
-    """An event entity's message: event_type plus attributes (never digits: records hold none)."""
-    ev = {"event_type": kind, "seq": seq, "t": t, "hash": hash_}
+def event_payload(kind, seq, t, hash_, extra, late_s=0):
+    """An event entity's message: event_type plus attributes (never digits: records hold none).
+
+    "time" is when the event happened at the door (the record's own clock), "late_s" how
+    long it waited for the broker: events sent after an outage are not news."""
+    ev = {"event_type": kind, "seq": seq, "t": t, "time": iso_utc(t), "late_s": late_s, "hash": hash_}
     if extra:
         for k in extra:
             ev[k] = extra[k]

@@ -1,39 +1,44 @@
-"""Home Assistant over MQTT: every record goes out as a summary, every request comes back refused.
+"""The MQTT transport: one broker connection shared by the jobs that use it.
 
-Outbound, for each record the ledger has written: its photo (if any) to the image entity,
-an event (doorbell ring, keypad verdict), a summary {seq, ev, outcome, label, t, hash} and,
-after the batch, a checkpoint {seq, hash, t, dev, dropped, sig} signed with the device key
-and retained, so a homeowner can prove later that the pulled log still reaches that head.
-Nothing published ever holds a digit typed at the door: records hold only a digit count.
+The jobs are services, each in its own module: Home Assistant (hass.HaFeed: summaries,
+events, the signed checkpoint, and refusing <prefix>/cmd/#), the live mirror
+(mirror.Mirror: every record line and photo for the homeowner's collector) and remote
+administration (remote.Remote: authenticated commands). This module only connects,
+reconnects with backoff, hands each inbound message to the service whose topic it is, and
+lets each service send what it has. A service has: topics (to subscribe), notify(rec),
+on_connect(client), on_msg(topic, msg) -> handled?, async send(client), idle().
 
-Inbound: one command topic (``<prefix>/cmd/#``). Nothing on it can submit, reveal, list or
-export a code; every message is classified by a few keywords (never copied) and answered
-with Door.remote("mqtt", request, now), which refuses it, rate-limits and records it.
+The door never waits for the network. Before umqtt's blocking connect the broker is probed
+with a non-blocking TCP connect, so an unreachable broker costs the door loop nothing; every
+blocking socket operation after that is bounded by timeout_s (see Bounded), TLS included.
 
-The door never waits for the network. notify(rec) only puts a small summary in a bounded
-queue (oldest dropped first when it is full, and counted: the next checkpoint says how many);
-the ledger on flash keeps everything regardless. A task sends the queue in order whenever the
-broker is reachable and reconnects with exponential backoff. Before umqtt's blocking connect
-it probes the broker with a non-blocking TCP connect, so an unreachable broker costs the door
-loop nothing; writes get a socket timeout.
-
-The client is injected: make_client(settings, client_id) returns an object with the method
-names of micropython-lib's umqtt.simple. On the device that is umqtt.simple itself
-(umqtt_client below, imported only when called); the host tests use a paho-mqtt adapter.
+The client is injected: make_client(settings, client_id) returns an object with the API of
+micropython-lib's umqtt.simple 1.8. On the device that is umqtt.simple itself
+(umqtt_client below); the host uses doorstep_tools.umqtt_host, a socket-level client with
+the same behaviour.
 """
 
-from binascii import hexlify
-
-from doorstep import canon, ed25519, hass
+from doorstep import hass, remote
 from doorstep.compat import sleep_ms, ticks_diff, ticks_ms
-from doorstep.ledger import line_hash
+from doorstep.hafeed import HaFeed
+from doorstep.mirror import Mirror
 
-CHANNEL = "mqtt"  # the channel name in relay_refused records
-_KEYS = ("host", "port", "user", "password", "tls", "ca", "topic_prefix", "discovery_prefix", "keepalive")
+# The services are imported with this module, before the door app boots (startup.py), not
+# when the link attaches: a late import needs contiguous heap that a running door may have
+# fragmented.
+
+_KEYS = ("host", "port", "user", "password", "tls", "ca", "topic_prefix", "discovery_prefix", "keepalive", "mirror")
 
 
 class MqttConfigError(ValueError):
     """config["mqtt"] cannot be used; the message says which key and what to do."""
+
+
+def _whole(m, key, default, lo, hi, what):
+    v = m.get(key, default)
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise MqttConfigError("mqtt.%s must be %s from %d to %d, not %r" % (key, what, lo, hi, v))
+    return v
 
 
 def settings(m, dev):
@@ -64,18 +69,17 @@ def settings(m, dev):
     tls = m.get("tls", False)
     if tls not in (True, False):
         raise MqttConfigError("mqtt.tls must be true or false")
+    mirror = m.get("mirror", True)
+    if mirror not in (True, False):
+        raise MqttConfigError("mqtt.mirror must be true or false")
     ca = m.get("ca")
     if tls and not (isinstance(ca, str) and ca):
         raise MqttConfigError(
             "mqtt: tls is on but mqtt.ca (the broker's CA certificate file on the device) is not set; "
             "without it the device cannot tell your broker from an impostor, so MQTT stays off"
         )
-    port = m.get("port", 8883 if tls else 1883)
-    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-        raise MqttConfigError("mqtt.port must be a whole number from 1 to 65535, not %r" % (port,))
-    keepalive = m.get("keepalive", 60)
-    if not isinstance(keepalive, int) or isinstance(keepalive, bool) or not 10 <= keepalive <= 3600:
-        raise MqttConfigError("mqtt.keepalive must be a whole number of seconds from 10 to 3600")
+    port = _whole(m, "port", 8883 if tls else 1883, 1, 65535, "a whole number")
+    keepalive = _whole(m, "keepalive", 60, 10, 3600, "a whole number of seconds")
     prefix = m.get("topic_prefix", "doorstep/" + dev)
     discovery = m.get("discovery_prefix", "homeassistant")
     for name, value in (("mqtt.topic_prefix", prefix), ("mqtt.discovery_prefix", discovery)):
@@ -85,32 +89,8 @@ def settings(m, dev):
     return {
         "host": host, "port": port, "user": user, "password": password, "tls": tls, "ca": ca,
         "ca_data": None, "keepalive": keepalive, "topic_prefix": prefix, "discovery_prefix": discovery,
+        "mirror": mirror,
     }
-
-
-# Words that say what a command message asks for, most specific first. Anything else
-# with a run of digits is someone typing a code; the rest is "other".
-_WORDS = (
-    (b"reveal", "reveal"), (b"export", "export"), (b"list", "list"), (b"submit", "submit"),
-    (b"code", "submit"), (b"unlock", "submit"), (b"open", "submit"),
-)
-
-
-def classify(subtopic, msg):
-    """One of door.REQUESTS for a command message. Reads at most 128 bytes; keeps nothing."""
-    text = (bytes(subtopic[:64]) + b" " + bytes(msg[:128])).lower()
-    for word, req in _WORDS:
-        if word in text:
-            return req
-    run = 0
-    for b in msg[:128]:
-        if 48 <= b <= 57:
-            run += 1
-            if run >= 4:
-                return "submit"
-        else:
-            run = 0
-    return "other"
 
 
 async def tcp_probe(host, port, timeout_ms=3000):
@@ -158,83 +138,121 @@ def umqtt_client(s, client_id):
     return MQTTClient(client_id, s["host"], s["port"], s["user"], s["password"], s["keepalive"], ctx)
 
 
+class KeepRaw:
+    """Wraps the TLS context umqtt is given, to keep hold of the plain socket it wraps.
+
+    MicroPython's TLS socket has setblocking() but no settimeout(): the plain socket's
+    timeout is the one that bounds TLS reads and writes, so Bounded needs that socket."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.raw = None
+
+    def wrap_socket(self, sock, server_hostname=None):
+        self.raw = sock
+        return self.ctx.wrap_socket(sock, server_hostname=server_hostname)
+
+
+class Bounded:
+    """umqtt's socket, with "blocking" always meaning "blocking for at most timeout_s".
+
+    umqtt.simple's wait_msg() (so check_msg(), publish with QoS 1, subscribe) calls
+    setblocking(True), which clears a socket's timeout: a broker that stalled mid-message
+    would hold the door loop for good. Here setblocking(True) sets the timeout again."""
+
+    def __init__(self, sock, raw, timeout_s):
+        self.sock = sock
+        self.raw = raw
+        self.timeout_s = timeout_s
+        self.setblocking(True)
+
+    def read(self, n):
+        return self.sock.read(n)
+
+    def write(self, buf, n=None):
+        return self.sock.write(buf) if n is None else self.sock.write(buf, n)
+
+    def setblocking(self, flag):
+        if not flag:
+            self.sock.setblocking(False)
+            return
+        s = self.sock if hasattr(self.sock, "settimeout") else self.raw
+        s.settimeout(self.timeout_s)
+
+    def close(self):
+        self.sock.close()
+
+
 def _login_refused(e):
     # umqtt raises MQTTException(CONNACK code): 4 bad user name or password, 5 not authorised.
     return type(e).__name__ == "MQTTException" and e.args and e.args[0] in (4, 5)
 
 
-class MqttNotifier:
-    """Queues record summaries (notify) and sends them from its own task (run)."""
+def _text(e):
+    """An exception as a short message (never holds a password: nothing here formats one)."""
+    s = str(e)
+    return "%s: %s" % (type(e).__name__, s) if s else type(e).__name__
 
-    max_queue = 32  # records waiting for the broker; the oldest go first when full
+
+class MqttLink:
+    """One broker connection for the services; run() is the task, notify() the record hook."""
+
     poll_ms = 100  # how often inbound messages are checked
     backoff_ms = 1000  # first wait after a failed connection, doubled up to backoff_max_ms
     backoff_max_ms = 300000
     probe_ms = 3000
-    max_inbound = 10  # command messages handled per poll, so a flood cannot hold the loop
-    write_timeout_s = 5
+    max_inbound = 10  # messages handled per poll, so a flood cannot hold the loop
+    timeout_s = 1  # the longest any socket operation may block the door loop
 
-    def __init__(self, config=None, make_client=None, probe=tcp_probe, log=print, online=None):
+    def __init__(self, config=None, make_client=None, probe=tcp_probe, log=print, online=None, services=None):
         self.config = config  # overrides config["mqtt"] (the simulator's --mqtt options)
         self.make_client = make_client
         self.probe = probe
         self.online = online  # optional: Wi-Fi is up? (no attempts, no backoff growth while down)
         self.log = log
-        self.queue = []  # (seq, ev, t, hash, fields or None, photo file or None), oldest first
-        self.dropped = 0  # summaries dropped from the queue since boot (never from the ledger)
-        self.stage = 0  # messages of queue[0] already sent (a lost connection resumes there)
-        self.off = False
+        self.services = services  # None: the ones the settings ask for (attach)
         self.s = None
         self.tp = None
         self.client = None
         self.running = False
+        self.off = False
         self.error = None  # why MQTT is off or the last connection failed, for the console
-        self.sent = None  # (seq, hash, t) of the last record sent
-        self.cp = None  # the last signed checkpoint (bytes), re-sent on every connect
-        self.cp_key = None  # (seq, dropped) it covers
-        self.heartbeat = None  # last heartbeat time (bytes), retained
-        self.commands = 0  # command messages seen (each refused)
         self.connects = 0
+        self.inbound = 0  # messages received (each handed to its service)
         self._pinged = 0
+        self.early = []  # records notified before attach (the boot's), replayed to the services
 
-    # What the record task calls: cheap, never touches the network.
     def notify(self, rec):
+        """A record is on flash: each service takes what it needs (cheap, no network)."""
         if self.off:
             return
-        fields = None
-        for k in ("outcome", "label", "channel", "request", "suppressed", "tones"):
-            if k in rec:
-                if fields is None:
-                    fields = {}
-                fields[k] = rec[k]
-        ph = rec.get("photo")
-        item = (rec["seq"], rec["ev"], rec.get("t"), line_hash(canon.dumpb(rec)), fields,
-                ph.get("file") if isinstance(ph, dict) else None)
-        q = self.queue
-        if len(q) >= self.max_queue:
-            q.pop(0)
-            self.stage = 0
-            self.dropped += 1
-        q.append(item)
+        if self.services is None:
+            self.early.append(rec)
+            return
+        for sv in self.services:
+            sv.notify(rec)
 
     @property
     def connected(self):
         return self.client is not None
 
+    def service(self, kind):
+        for sv in self.services or ():
+            if type(sv).__name__ == kind:
+                return sv
+        return None
+
     def attach(self, app):
-        """Take what the notifier needs from a booted App: device id, key, door, clock, flash."""
-        rec = app.rec
-        self.dev = rec.dev
-        self.sign = lambda msg: ed25519.sign_async(rec.seed, msg, rec.pub)
-        self.remote = app.door.remote
+        """Settings, topics and services for a booted App."""
+        self.app = app
+        self.dev = app.rec.dev
         self.ticks = app.clock.ticks_ms
-        self.storage = app.storage
         cfg = self.config if self.config is not None else app.cfg.get("mqtt")
         try:
             s = settings(cfg, self.dev)
             if s is not None and s["tls"]:
                 try:
-                    s["ca_data"] = self.storage.read(s["ca"])
+                    s["ca_data"] = app.storage.read(s["ca"])
                 except OSError:
                     raise MqttConfigError("mqtt.ca: the certificate file %s is not on the device" % s["ca"])
         except MqttConfigError as e:
@@ -245,13 +263,24 @@ class MqttNotifier:
             return
         self.s = s
         self.tp = hass.Topics(s["topic_prefix"], s["discovery_prefix"], self.dev)
-        self.client_id = "doorstep-" + self.dev
+        self.client_id = "ds-" + self.dev  # 19 bytes: MQTT 3.1.1 guarantees only 23
         if self.make_client is None:
             self.make_client = umqtt_client
+        if self.services is None:
+            self.services = [HaFeed()]
+            if s["mirror"]:
+                self.services.append(Mirror())
+            if remote.configured(app.storage):
+                self.services.append(remote.Remote())
+        for sv in self.services:
+            sv.attach(app, self)
+        early, self.early = self.early, []
+        for rec in early:
+            self.notify(rec)
 
     def _disable(self, why):
         self.off = True
-        self.queue = []
+        self.early = []
         self.error = why
         if why:
             self.log(why)
@@ -259,7 +288,7 @@ class MqttNotifier:
     # The task
     async def run(self, app=None):
         """Send until stop(). With app, wait for it to boot and attach to it first, so the
-        task can be started next to App.run() (the records of boot are queued meanwhile)."""
+        task can be started next to App.run() (the records of boot are kept meanwhile)."""
         self.running = True
         if app is not None:
             while self.running and not (getattr(app, "running", False) and getattr(app, "door", None)):
@@ -284,12 +313,18 @@ class MqttNotifier:
                         await self._pause(delay)
                         delay = min(delay * 2, self.backoff_max_ms)
                     continue
+                c = self.client
                 try:
-                    self._inbound()
-                    await self._send()
-                    self._keepalive()
+                    self._inbound(c)
+                    for sv in self.services:
+                        if self.client is c:
+                            await sv.send(c)
+                    self._keepalive(c)
                 except Exception as e:  # any client failure means the connection is gone
                     self._lost(e)
+                    # The door runs before the next try: a stalled broker must not get two
+                    # blocking timeouts in a row out of us.
+                    await self._pause(self.backoff_ms)
                     continue
                 await sleep_ms(self.poll_ms)
         finally:
@@ -304,12 +339,12 @@ class MqttNotifier:
         self._goodbye()
 
     async def flush(self, timeout_ms=5000):
-        """Wait until everything queued is sent and its checkpoint published; False on timeout."""
+        """Wait until every service has sent what it has; False on timeout or when off."""
         t0 = ticks_ms()
         while ticks_diff(ticks_ms(), t0) < timeout_ms:
             if self.off:
                 return False
-            if self.client is not None and not self.queue and (self.sent is None or self.cp_key == (self.sent[0], self.dropped)):
+            if self.client is not None and self.services is not None and all(sv.idle() for sv in self.services):
                 return True
             await sleep_ms(20)
         return False
@@ -328,18 +363,19 @@ class MqttNotifier:
                 self._failed("the broker %s:%d does not answer" % (s["host"], s["port"]))
                 return False
             c = self.make_client(s, self.client_id)
+            keep = None
+            if getattr(c, "ssl", None):
+                keep = c.ssl = KeepRaw(c.ssl)
             c.set_callback(self._on_msg)
             c.set_last_will(tp.status, hass.OFFLINE, True, 1)
-            c.connect(True)
-            self._timeout(c)
-            for topic, payload in hass.discovery(tp):
-                c.publish(topic, payload, True)
-            c.publish(tp.status, hass.ONLINE, True)
-            if self.heartbeat is not None:
-                c.publish(tp.heartbeat, self.heartbeat, True)
-            if self.cp is not None:
-                c.publish(tp.checkpoint, self.cp, True)
-            c.subscribe(tp.commands)
+            c.connect(True, self.timeout_s)
+            if getattr(c, "sock", None) is not None:
+                c.sock = Bounded(c.sock, keep.raw if keep else c.sock, self.timeout_s)
+            for sv in self.services:
+                sv.on_connect(c)
+            for sv in self.services:
+                for topic in sv.topics:
+                    c.subscribe(topic, 1)
         except Exception as e:
             if _login_refused(e):
                 why = "the broker %s:%d refused the login (check mqtt.user and mqtt.password)" % (s["host"], s["port"])
@@ -352,12 +388,12 @@ class MqttNotifier:
         self.connects += 1
         self._pinged = ticks_ms()
         self.error = None
-        self.log("mqtt: connected to %s:%d as %s, %d record(s) waiting" % (s["host"], s["port"], s["user"], len(self.queue)))
+        self.log("mqtt: connected to %s:%d as %s" % (s["host"], s["port"], s["user"]))
         return True
 
     def _failed(self, why):
         if why != self.error:  # say it once, not at every retry
-            self.log("mqtt: %s; records are still written to flash, %d waiting to be sent" % (why, len(self.queue)))
+            self.log("mqtt: %s; records are still written to flash and will be sent later" % why)
         self.error = why
 
     def _lost(self, e):
@@ -384,115 +420,27 @@ class MqttNotifier:
         except Exception:
             self._close(c)
 
-    def _timeout(self, c):
-        # umqtt's socket is blocking without a timeout (check_msg puts it back that way):
-        # bound every write so a stalled broker cannot hold the door loop for long.
-        sock = getattr(c, "sock", None)
-        if sock is not None:
-            try:
-                sock.settimeout(self.write_timeout_s)
-            except Exception:
-                pass
-
-    # Inbound: every message is a request to refuse.
-    def _inbound(self):
-        c = self.client
+    def _inbound(self, c):
         for _ in range(self.max_inbound):
-            if c.check_msg() is None:
+            if c.check_msg() is None:  # umqtt: None when nothing was waiting (or a PINGRESP)
                 return
 
     def _on_msg(self, topic, msg):
-        self.commands += 1
-        sub = topic[len(self.tp.command):] if topic[: len(self.tp.command)] == self.tp.command else topic
+        """umqtt's callback (also called while publish() waits for a PUBACK)."""
+        self.inbound += 1
         try:
-            self.remote(CHANNEL, classify(sub, msg), self.ticks())
+            for sv in self.services:
+                if sv.on_msg(topic, msg):
+                    return
         except Exception as e:
-            self.log("mqtt: refusing a command failed: %s" % _text(e))
+            self.log("mqtt: a message on %s could not be handled: %s" % (bytes(topic[:64]).decode(), _text(e)))
 
-    def _keepalive(self):
+    def _keepalive(self, c):
         now = ticks_ms()
         if ticks_diff(now, self._pinged) >= self.s["keepalive"] * 500:
             self._pinged = now
-            self.client.ping()
+            c.ping()
 
-    # Outbound
-    async def _send(self):
-        c = self.client
-        q = self.queue
-        self._timeout(c)
-        while q and self.client is c:
-            item = q[0]
-            msgs = self._messages(item)
-            while self.stage < len(msgs):
-                topic, payload, retain = msgs[self.stage]
-                if isinstance(payload, str):  # a photo file, read only now
-                    payload = self._photo(payload)
-                if payload is not None:
-                    c.publish(topic, payload, retain)
-                self.stage += 1
-            q.pop(0)
-            self.stage = 0
-            self.sent = (item[0], item[3], item[2])
-            self._pinged = ticks_ms()
-            await sleep_ms(0)  # the door loop runs between records
-        if self.sent is not None and self.cp_key != (self.sent[0], self.dropped):
-            await self._checkpoint(c)
-
-    def _messages(self, item):
-        seq, ev, t, h, fields, photo = item
-        fields = fields or {}
-        tp = self.tp
-        out = []
-        if photo is not None and self._newest_photo(item):
-            out.append((tp.photo, photo, False))
-        extra = None
-        if ev == "ring":
-            out.append((tp.ring, hass.event_payload("ring", seq, t, h, None), False))
-        elif ev == "attempt" or ev == "relay_refused":
-            kind = fields.get("outcome", ev) if ev == "attempt" else ev
-            extra = {}
-            for k in ("label", "channel", "request", "suppressed", "tones"):
-                if k in fields:
-                    extra[k] = fields[k]
-            out.append((tp.verdict, hass.event_payload(kind, seq, t, h, extra), False))
-        summary = {"seq": seq, "ev": ev, "t": t, "hash": h}
-        for k in ("outcome", "label"):
-            if k in fields:
-                summary[k] = fields[k]
-        out.append((tp.record, canon.dumpb(summary), False))
-        if ev == "heartbeat":
-            self.heartbeat = hass.iso_utc(t).encode()
-            out.append((tp.heartbeat, self.heartbeat, True))
-        return out
-
-    def _newest_photo(self, item):
-        """Only the newest queued photo is sent: after an outage Home Assistant needs the
-        latest picture, not a burst of old ones (they are all on flash, bound to records)."""
-        q = self.queue
-        for i in range(len(q) - 1, -1, -1):
-            if q[i][5] is not None:
-                return q[i] is item
-        return True
-
-    def _photo(self, name):
-        try:
-            return self.storage.read(name)
-        except OSError:  # pruned meanwhile: the record says what it was
-            return None
-
-    async def _checkpoint(self, c):
-        seq, h, t = self.sent
-        dropped = self.dropped
-        cp = {"seq": seq, "hash": h, "t": t, "dev": self.dev, "dropped": dropped}
-        sig = await self.sign(canon.dumpb(cp))  # yields: the door keeps running meanwhile
-        cp["sig"] = hexlify(sig).decode()
-        self.cp = canon.dumpb(cp)
-        self.cp_key = (seq, dropped)
-        if self.client is c:
-            c.publish(self.tp.checkpoint, self.cp, True)
-
-
-def _text(e):
-    """An exception as a short message (never holds a password: nothing here formats one)."""
-    s = str(e)
-    return "%s: %s" % (type(e).__name__, s) if s else type(e).__name__
+    def sent_something(self):
+        """A service published: the broker heard from us, no ping needed yet."""
+        self._pinged = ticks_ms()

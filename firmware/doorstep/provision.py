@@ -65,16 +65,27 @@ async def public_info_async(storage):
     return hexlify(pub).decode(), device_id(pub)
 
 
-def provision(storage, rng, t, tq, fw):
+def provision(storage, rng, t, tq, fw, admin_key=None):
     """Make the key and secret if missing and write the genesis record. Idempotent.
 
-    t, tq: the time to stamp genesis with (the host's UTC clock at provisioning: "host")."""
+    t, tq: the time to stamp genesis with (the host's UTC clock at provisioning: "host").
+    admin_key: 32 bytes from the provisioning PC for remote administration (seal.py); it
+    replaces any earlier one, and the command counter starts again, so a lost PC is
+    replaced by provisioning again over the cable."""
     if not storage.exists(KEY_FILE):
         seed = rng(32)
         if not isinstance(seed, bytes) or len(seed) != 32:
             raise ValueError("the random source did not give 32 bytes")
         storage.write_atomic(SECRET_FILE, rng(32))
         storage.write_atomic(KEY_FILE, seed)
+    if admin_key is not None:
+        from doorstep.remote import STATE_FILE
+        from doorstep.seal import ADMIN_FILE
+
+        if not isinstance(admin_key, bytes) or len(admin_key) != 32:
+            raise ValueError("the admin key must be 32 bytes")
+        storage.write_atomic(ADMIN_FILE, admin_key)
+        storage.write_json(STATE_FILE, {"n": 0})
     seed = storage.read(KEY_FILE)
     pub = ed25519.public_key(seed)
     ledger = Ledger(storage)

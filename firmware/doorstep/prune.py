@@ -3,9 +3,10 @@
 Photos are ranked by what they show (rank()): refused remote requests go first, then rings,
 then code attempts and lockouts, which only another code attempt may push out. Each photo says
 its event in its JPEG comment (photo.comment), so no log has to be read to rank it. Photos
-the homeowner already pulled go first, oldest first. Records go only in whole segments
-that the homeowner's last pull already holds (``pulled.json``, written by `doorstep pull`),
-oldest first. Each deletion is recorded first, so the chain still verifies and explains it.
+the homeowner already holds go first, oldest first. Records go only in whole segments that
+the homeowner already holds (``pulled.json``, written by `doorstep pull`, or ``mirror.json``,
+the collector's acknowledgement), oldest first. Each deletion is recorded first, so the
+chain still verifies and explains it.
 """
 
 import json
@@ -15,6 +16,7 @@ from doorstep.photo import DIR as PHOTOS
 from doorstep.photo import photo_name
 
 PULLED_FILE = "pulled.json"
+MIRROR_FILE = "mirror.json"
 KEEP = 2  # the rank of code attempts and lockouts
 
 
@@ -74,12 +76,21 @@ def photos_to_prune(storage, need, upto, most=20):
     return out
 
 
-def pulled_seq(storage):
+def held(storage, name):
+    """(seq, hash) from pulled.json or mirror.json, or (-1, None) when absent or damaged."""
     try:
-        p = storage.read_json(PULLED_FILE, None)
-        return p["seq"] if isinstance(p, dict) and isinstance(p.get("seq"), int) else -1
-    except Exception:
-        return -1
+        p = storage.read_json(name, None)
+        if isinstance(p, dict) and isinstance(p.get("seq"), int) and isinstance(p.get("hash"), str):
+            return p["seq"], p["hash"]
+    except Exception:  # damaged: as if nothing were held (nothing is pruned on its word)
+        pass
+    return -1, None
+
+
+def pulled_seq(storage):
+    """The newest seq the homeowner holds: by `doorstep pull` (pulled.json) or by the
+    collector's acknowledgement (mirror.json), whichever is further."""
+    return max(held(storage, PULLED_FILE)[0], held(storage, MIRROR_FILE)[0])
 
 
 def prunable_segment(storage, ledger):

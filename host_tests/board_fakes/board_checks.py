@@ -953,7 +953,7 @@ async def check_mqtt_waits_for_wifi_then_sends_discovery_and_boot_record():
         recs = _records(st)
         assert [r["ev"] for _, r in recs] == ["genesis", "boot"]  # on flash without any network
         assert broker.sim["clients"] == []  # no broker attempt while Wi-Fi is down
-        assert [q[0] for q in n.queue] == [1] and n.error is None
+        assert [q[0] for q in n.service("HaFeed").queue] == [1] and n.error is None
         network.sim["accept"] = (WIFI["ssid"], WIFI["password"])
         tp = hass.Topics("doorstep/" + dev, "homeassistant", dev)
         cp_topic = tp.checkpoint.decode()
@@ -964,7 +964,7 @@ async def check_mqtt_waits_for_wifi_then_sends_discovery_and_boot_record():
         startup._say = print
     c, = broker.sim["clients"]
     assert (c.client_id, c.server, c.port, c.user, c.pswd, c.keepalive, c.ssl) == (
-        "doorstep-" + dev, MQTT["host"], 1883, MQTT["user"], MQTT["password"], 60, None)
+        "ds-" + dev, MQTT["host"], 1883, MQTT["user"], MQTT["password"], 60, None)
     assert c.will == (tp.status.decode(), b"offline", True, 1)
     sent = broker.sim["sent"]
     retained = {t: m for t, m, r in sent if r}
@@ -977,7 +977,7 @@ async def check_mqtt_waits_for_wifi_then_sends_discovery_and_boot_record():
     cp = json.loads(retained[cp_topic])
     assert cp["seq"] == 1 and cp["hash"] == line_hash(boot_line) and cp["dev"] == dev and cp["dropped"] == 0
     assert sent[-1] == (tp.status.decode(), b"offline", True)  # a clean stop says so itself
-    assert broker.sim["log"][-1] == ("disconnect", "doorstep-" + dev)
+    assert broker.sim["log"][-1] == ("disconnect", "ds-" + dev)
     assert any("mqtt: connected to 192.168.1.10:1883" in m for m in said), said
     assert not any(MQTT["password"] in m for m in said + logs)
     assert len(_records(st)) == 2  # MQTT wrote nothing of its own to flash

@@ -159,12 +159,12 @@ def mpy_files(files):
     return out
 
 
-def capped_ok(files, heapsize, slack=16384):
+def capped_ok(files, heapsize, slack=16384, session=None):
     """Does the whole door session run in a GC heap of `heapsize` bytes, hard-capped?"""
     mp = MicroPython()  # a fresh runner per trial: a VM out of memory may never come back
     try:
         # A passing session takes ~5 s; a VM whose MemoryError hit the JS glue spins instead.
-        code = MP_CAPPED % {"heapsize": heapsize, "margin": MARGIN}
+        code = (session or MP_CAPPED) % {"heapsize": heapsize, "margin": MARGIN}
         out, _ = mp.run(code, files=files, heapsize=heapsize, cap=slack, timeout=25)
         return "RESULT ok" in out
     except Exception:  # noqa: BLE001  (out of memory outside Python, or stuck: did not fit)
@@ -173,13 +173,13 @@ def capped_ok(files, heapsize, slack=16384):
         mp.close()
 
 
-def capped_peak(files, lo=64 * 1024, hi=512 * 1024, step=4 * 1024):
+def capped_peak(files, lo=64 * 1024, hi=512 * 1024, step=4 * 1024, session=None):
     """Smallest GC heap (bytes, to `step`) in which the session passes under the hard cap."""
-    if not capped_ok(files, hi):
+    if not capped_ok(files, hi, session=session):
         return None
     while hi - lo > step:
         mid = (lo + hi) // 2 // step * step
-        if capped_ok(files, mid):
+        if capped_ok(files, mid, session=session):
             hi = mid
         else:
             lo = mid
@@ -268,6 +268,56 @@ def flood_figures():
           % (f["guesses_day1"], f["guesses_day2"], f["passer_by_ms"] / MIN, f["locked_3h_ms"] / MIN))
 
 
+VERIFY_CHILD = """
+import resource, sys, time
+from doorstep_tools.bundle_verify import check_folder, summary
+t0 = time.perf_counter()
+lines, code = summary(check_folder(sys.argv[1], key_file=sys.argv[2]))
+took = time.perf_counter() - t0
+print("RESULT", code, took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def _verify_run(root, key_file):
+    """(exit status, seconds, peak KB of the verifier, peak KB of its largest worker) of one
+    `doorstep verify`-equivalent run in a fresh Python, so its memory is its own."""
+    out = subprocess.run([sys.executable, "-c", VERIFY_CHILD, root, key_file], capture_output=True, text=True, timeout=3600).stdout
+    code, took, me, kids = out.split("RESULT")[1].split()
+    return int(code), float(took), int(me), int(kids)
+
+
+def verifier_figures(sizes=(10000, 300000)):
+    """Records/s and peak memory of the verifier on synthetic logs (synthlog), and how fast a
+    400 MB line is refused. Prints its lines."""
+    from doorstep_tools.synthlog import write_log
+
+    print("  verifier (doorstep verify / verify_bundle.py, streaming; synthetic signed logs, this host):")
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as root:
+            w = write_log(root, n)
+            key = os.path.join(root, "pub.hex")
+            with open(key, "w") as f:
+                f.write(w.pub.hex())
+            mb = sum(os.path.getsize(os.path.join(root, "records", x)) for x in os.listdir(os.path.join(root, "records"))) / 2 ** 20
+            code, took, me, kids = _verify_run(root, key)
+        print("    %7d records (%.0f MB): %s in %.1f s, %d records/s; peak memory %.0f MB (signature workers %.0f MB each)"
+              % (n, mb, "verified" if code == 0 else "NOT verified", took, n / took, me / 1024, kids / 1024))
+    with tempfile.TemporaryDirectory() as root:
+        w = write_log(root, 6)
+        seg = os.path.join(root, "records", "00000000.jsonl")
+        with open(seg, "rb") as f:
+            good = f.read().split(b"\n")[:-1]
+        with open(seg, "wb") as f:  # sparse: 400 MB of zeros on one line
+            f.write(b"\n".join(good[:3]) + b"\n")
+            f.seek(400 * 2 ** 20, os.SEEK_CUR)
+            f.write(b"\n" + b"\n".join(good[3:]) + b"\n")
+        key = os.path.join(root, "pub.hex")
+        with open(key, "w") as f:
+            f.write(w.pub.hex())
+        code, took, me, _ = _verify_run(root, key)
+    print("    a 400 MB line: %s in %.2f s, peak memory %.0f MB" % ("refused" if code == 1 else "NOT refused", took, me / 1024))
+
+
 def source_files():
     """The firmware, the test fakes and the virtual device, as /lib of a VM."""
     files = tree_files(os.path.join(repo_root(), "firmware"), "/lib")
@@ -317,6 +367,10 @@ def main():
     print("  firmware .mpy total (xtensawin): %.1f KB; with -O3 (no line numbers in tracebacks): %.1f KB; budget 64 KB"
           % (mpy_size() / 1024, mpy_size("-O3") / 1024))
     print("  records written per second on this host (CPython, sign + append, no photo): %.1f" % host_records_per_s())
+    from doorstep_tools import bench_mirror
+
+    bench_mirror.report(capped, cap)
+    verifier_figures()
     flood_figures()
 
 

@@ -3,8 +3,9 @@ check the report without trusting Doorstep's software.
 
 It holds the whole signed log (the chain needs every record), the photos of the records
 in the report's period (not every photo ever taken at the door), the public key as hex
-and PEM, the report, a standalone verifier (bundle_verify.py, needing only the
-`cryptography` package) and a README with the same checks done by hand with OpenSSL and
+and PEM, the RFC 3161 timestamp tokens kept beside the log, the report, the standalone
+verifier (bundle_verify.py and its modules: the very code `doorstep verify` runs, needing
+only the `cryptography` package) and a README with the same checks done by hand with OpenSSL and
 coreutils, worked on a real record of this log. Device secrets (key.bin, secret.bin,
 codes.json), if the folder has them, are never copied: only the listed folders and files.
 """
@@ -18,9 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from doorstep_tools.report import ReportError
 from doorstep_tools.report_text import period_words, utc
+from doorstep_tools.bundle_verify import MODULES, fingerprint
 from doorstep_tools.verify import device_id, read_lines
 
-VERIFIER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle_verify.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+VERIFIER = os.path.join(HERE, "bundle_verify.py")
 
 README = """\
 DOORSTEP EVIDENCE BUNDLE
@@ -37,12 +40,15 @@ What is in here
   records/*.jsonl    the doorbell's whole signed log, one JSON record per line
   photos/            the photos of the records in the period (each named by its record's seq)
   pub.hex, pub.pem   the doorbell's public key (hex, and PEM for OpenSSL)
-  verify_bundle.py   a short program that re-checks everything (needs Python 3 + cryptography)
+  verify_bundle.py   the program that re-checks everything (needs Python 3 + cryptography),
+                     with verify_chain.py, verify_format.py, verify_tsa.py, verify_sigs.py
   bundle.json        the period of the report (UTC Unix seconds)
 {extra}
 First compare the public key above with the one the homeowner noted when the doorbell was
 set up (`doorstep provision` prints it). A valid signature only proves something if the
-key is the doorbell's.
+key is the doorbell's; the program below checks it for you when you give it that way:
+
+  $ python3 verify_bundle.py --fingerprint "{fpr}"
 
 How the log is protected
 ------------------------
@@ -59,7 +65,10 @@ since that start, still order it).
   $ python3 -m pip install cryptography      # if you do not have it
   $ python3 verify_bundle.py
 
-It prints OK, or every problem it found.
+It prints OK, or every problem it found. Without --fingerprint it uses pub.hex and says that
+the key is not confirmed. With timestamp tokens (timestamps/) it also prints, for each, "the
+log up to seq N existed at time T, attested by <TSA>" (needs `pip install rfc3161-client`;
+without it the tokens are reported as NOT checked).
 
 2. Check one record by hand with OpenSSL (1.1.1 or later)
 --------------------------------------------------------
@@ -78,7 +87,7 @@ character in msg.bin and it fails. Without xxd, `python3 verify_bundle.py --extr
 To read the records: each line is JSON; "ev" says what happened (ring, attempt = a code
 typed at the keypad with its outcome and number of digits - never the digits themselves,
 heartbeat = the doorbell was alive, boot = it started, and so on).
-"""
+{stamp}"""
 
 CHAIN = """\
 The "prev" of seq {seq} must equal the SHA-256 of the line before it:
@@ -94,6 +103,21 @@ The photo of seq {seq} must have the SHA-256 in its record:
   $ sha256sum {file}
   $ sed -n {line}p records/{segment} | grep -oE '"sha256":"[0-9a-f]{{64}}"'
 
+"""
+
+
+STAMP = """
+4. Check a timestamp by hand with OpenSSL
+-----------------------------------------
+timestamps/{name}.tsr is a time-stamping authority's signed token over timestamps/{name}.json,
+{statement}: it says that the doorbell's log up to seq {seq} existed at the time it names,
+whatever the doorbell's clock said. The "hash" must be the SHA-256 of record {seq}'s line.
+
+  $ openssl ts -verify -data timestamps/{name}.json -in timestamps/{name}.tsr -CAfile timestamps/tsa-ca.pem
+  $ openssl ts -reply -in timestamps/{name}.tsr -text | grep "Time stamp"
+
+The first prints "Verification: OK"; the second the time. Compare timestamps/tsa-ca.pem with the
+CA certificate the TSA publishes: a token only proves something if that CA is the TSA's.
 """
 
 
@@ -134,7 +158,7 @@ def write_bundle(path, facts, page):
         raise ReportError("no public key is known for this log (no device.json, no genesis record): give it with --key")
     wanted = {os.path.basename(str(r.rec["photo"].get("file"))) for r in facts.rows if r.photo_uri}
     files = []  # (name in the bundle, path on disk)
-    for sub in ("records", "quarantine", "photos"):
+    for sub in ("records", "quarantine", "photos", "timestamps"):
         d = os.path.join(root, sub)
         if not os.path.isdir(d):
             continue
@@ -159,6 +183,9 @@ def write_bundle(path, facts, page):
             z.writestr(top + "/bundle.json", json.dumps(period, indent=1) + "\n")
             with open(VERIFIER, "rb") as f:
                 z.writestr(top + "/verify_bundle.py", f.read())
+            for name in MODULES:
+                with open(os.path.join(HERE, name), "rb") as f:
+                    z.writestr(top + "/" + name, f.read())
             z.writestr(top + "/README.txt", readme(facts, files))
         os.replace(tmp, path)
     finally:
@@ -186,8 +213,16 @@ def readme(facts, files):
         extra += "  quarantine/        torn record tails the doorbell cut off after power cuts (unsigned)\n"
     if any(n in ("device.json", "head.json") for n, _ in files):
         extra += "  device.json, head.json  the homeowner's pinned key and last pulled head\n"
+    if any(n.startswith("timestamps/") for n, _ in files):
+        extra += "  timestamps/        RFC 3161 tokens: a time-stamping authority's signed word that the log up to a seq existed\n"
     period = period_words(facts.start, facts.end) if facts.start is not None and facts.end is not None else "the whole log"
+    stamps, stamp = sorted(n for n, _ in files if n.startswith("timestamps/") and n.endswith(".tsr")), ""
+    if stamps:
+        name = stamps[-1][len("timestamps/"):-4]
+        with open(dict(files)["timestamps/%s.json" % name], encoding="ascii", errors="replace") as f:
+            statement = f.read()
+        stamp = STAMP.format(name=name, statement=statement, seq=int(name.split("-")[0]))
     return README.format(
-        dev=device_id(facts.pub), pub=facts.pub.hex(), period=period, made=utc(facts.generated),
-        extra=extra, seq=seq, what=rec.get("ev"), line=line, segment=seg, chain=chain, photo=photo,
+        dev=device_id(facts.pub), pub=facts.pub.hex(), fpr=fingerprint(facts.pub), period=period, made=utc(facts.generated),
+        extra=extra, seq=seq, what=rec.get("ev"), line=line, segment=seg, chain=chain, photo=photo, stamp=stamp,
     )

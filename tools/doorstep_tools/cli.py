@@ -1,52 +1,34 @@
 """The homeowner's `doorstep` command."""
 
 import argparse
-import json
 import os
 import sys
 
 
-def _pinned(path):
-    """The pinned public key: a hex file, or the profile written by `doorstep provision`."""
-    if not path:
-        return None
-    with open(path) as f:
-        text = f.read().strip()
-    if text.startswith("{"):
-        text = json.loads(text)["pub"]
-    return bytes.fromhex(text)
-
-
-def _ref(path):
-    if not path:
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
 def cmd_verify(args):
-    from doorstep_tools.verify import verify
+    """The standalone verifier's checks (doorstep_tools.bundle_verify), with a checkpoint that
+    may come from the MQTT broker and advice for a folder `doorstep pull` keeps."""
+    from doorstep_tools import bundle_verify as core
 
     if not os.path.isdir(args.dir):
         print("doorstep verify: %s is not a folder. Give the folder `doorstep pull --out` wrote." % args.dir, file=sys.stderr)
         return 2
-    head = _ref(args.head) if args.head else _ref_default(args.dir)
-    pub = _pinned(args.key) if args.key else _pinned_default(args.dir)
     try:
+        pub = core.find_key(args.dir, args.key, args.fingerprint)[0]
         checkpoint = _checkpoint(args, pub)
+        res = core.check_folder(args.dir, args.key, args.fingerprint, args.head, checkpoint=checkpoint, tsa_ca=args.tsa_ca)
     except CheckpointError as e:
         print("doorstep verify: checkpoint: %s" % e, file=sys.stderr)
         return 1
-    res = verify(args.dir, pub=pub, head=head, checkpoint=checkpoint)
-    for f in res.findings:
-        print(f)
-    n = len(res.records)
-    if res.ok:
-        print("OK: %d records verified (seq %d to %d), signatures, chain and photos intact." % (n, res.records[0]["seq"], res.head[0]))
-        return 0
-    print("FAILED: %d problem(s) found in %d records. Do not rely on this log as it is: keep the folder unchanged (it may be "
-          "evidence) and, if it came from `doorstep pull`, pull a fresh copy into a new folder and verify that." % (len(res.errors), n))
-    return 1
+    except core.SetupError as e:
+        print("doorstep verify: %s" % e, file=sys.stderr)
+        return 2
+    lines, code = core.summary(res)
+    if res.error_count:
+        lines[-1] += (" Do not rely on this log as it is: keep the folder unchanged (it may be evidence) and, if it came from"
+                      " `doorstep pull`, pull a fresh copy into a new folder and verify that.")
+    print("\n".join(lines))
+    return code
 
 
 class CheckpointError(Exception):
@@ -78,7 +60,7 @@ def _checkpoint(args, pub):
         return None
     if spec.startswith(("mqtt://", "mqtts://")):
         if pub is None:
-            raise CheckpointError("a checkpoint from the broker needs the pinned key (--key or DIR/device.json)")
+            raise CheckpointError("a checkpoint from the broker needs the pinned key (--fingerprint, --key or DIR/device.json)")
         if not args.mqtt_user:
             raise CheckpointError("give --mqtt-user (the password comes from DOORSTEP_MQTT_PASSWORD or a prompt)")
         host, port, tls = _mqtt_url(spec)
@@ -86,25 +68,12 @@ def _checkpoint(args, pub):
             return cpmod.from_broker(host, port, args.mqtt_user, _mqtt_password(args), pub, topic=args.mqtt_topic, tls=tls, cafile=args.mqtt_ca)
         except cpmod.CheckpointError as e:
             raise CheckpointError(str(e))
-    cp = _ref(spec)
-    if isinstance(cp, dict) and "sig" in cp:
-        if pub is None:
-            raise CheckpointError("a signed checkpoint needs the pinned key (--key or DIR/device.json)")
-        try:
-            return cpmod.check(cp, pub)
-        except cpmod.CheckpointError as e:
-            raise CheckpointError(str(e))
-    return cp
+    from doorstep_tools.bundle_verify import SetupError, load_checkpoint
 
-
-def _pinned_default(d):
-    p = os.path.join(d, "device.json")
-    return _pinned(p) if os.path.exists(p) else None
-
-
-def _ref_default(d):
-    p = os.path.join(d, "head.json")
-    return _ref(p) if os.path.exists(p) else None
+    try:
+        return load_checkpoint(spec, pub)
+    except SetupError as e:
+        raise CheckpointError(str(e))
 
 
 def cmd_sim(args):
@@ -156,7 +125,7 @@ def _sim_mqtt(args):
 
 
 # Subcommands that live in their own modules: each has add_parser(subparsers).
-COMMAND_MODULES = ("device_cmds", "report", "vboard", "deploy", "flash")
+COMMAND_MODULES = ("device_cmds", "collect", "report", "vboard", "deploy", "flash", "tsa")
 
 
 def build_parser():
@@ -164,12 +133,14 @@ def build_parser():
     sub = p.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("verify", help="check a pulled log: signatures, chain, photos, truncation")
     v.add_argument("dir")
+    v.add_argument("--fingerprint", help="the device's key as `doorstep provision` printed it (8 groups of 8 hex digits)")
     v.add_argument("--key", help="file with the pinned public key (hex) or device profile (default: DIR/device.json)")
     v.add_argument("--head", help="the last head seen, as JSON {seq, hash} (default: DIR/head.json)")
     v.add_argument("--checkpoint", help="a checkpoint the log must reach: a JSON file {seq, hash, ...} (its signature is checked if it has one), or mqtt://HOST[:PORT] / mqtts://HOST[:PORT] to read the device's retained signed checkpoint")
     v.add_argument("--mqtt-user", help="broker user for --checkpoint mqtt://... (password: DOORSTEP_MQTT_PASSWORD or a prompt)")
     v.add_argument("--mqtt-topic", help="checkpoint topic if the device uses another topic_prefix (default doorstep/<device id>/checkpoint)")
     v.add_argument("--mqtt-ca", help="CA certificate file for mqtts://")
+    v.add_argument("--tsa-ca", help="the time-stamping authority's CA certificate, PEM (default: DIR/timestamps/tsa-ca.pem)")
     v.set_defaults(func=cmd_verify)
     s = sub.add_parser("sim", help="run the device on this PC (a virtual keypad, camera and clock)")
     s.add_argument("--state", default="sim-device", help="the simulated device's flash (a folder; made and provisioned if new)")

@@ -43,8 +43,8 @@ class SimDevice:
             from doorstep_tools import FIRMWARE
 
             # The firmware this simulated device runs is this checkout's firmware/.
-            t, cfg, given_fw, merge = args
-            args = (os.urandom, t, cfg, given_fw or firmware_hash(FIRMWARE), merge)
+            t, cfg, given_fw, merge, admin_key = args
+            args = (os.urandom, t, cfg, given_fw or firmware_hash(FIRMWARE), merge, admin_key)
         try:
             return getattr(admin, fn)(self.storage, *args)
         except ValueError as e:  # CodeError, ConfigError: the device refused, with a reason
@@ -131,12 +131,31 @@ def _device_message(line):
     return "the device reported: %s" % line
 
 
-def open_device(spec):
+def open_device(spec, args=None):
     if not spec:
-        raise DeviceError("say which device with --device (sim:FOLDER, /dev/ttyUSB0 or socket://HOST:PORT)")
+        raise DeviceError("say which device with --device (sim:FOLDER, /dev/ttyUSB0, socket://HOST:PORT or mqtt:BROKER)")
     if spec.startswith("sim:"):
         return SimDevice(spec[4:])
+    if spec.startswith(("mqtt:", "mqtts:")):
+        from doorstep_tools import mqtt_device
+
+        return mqtt_device.open_mqtt(spec, load_profiles(), save_profile, getattr(args, "mqtt_user", None),
+                                     getattr(args, "mqtt_ca", None), _ask)
     return RemoteDevice(spec)
+
+
+def _ask(prompt):
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt) or None
+    return None
+
+
+def _cable_only(spec, what):
+    if (spec or "").startswith(("mqtt:", "mqtts:")):
+        raise DeviceError("%s needs the cable (or sim:FOLDER): over MQTT the doorbell takes codes, courier and"
+                          " acknowledgement commands only%s" % (what, "; `doorstep collect` keeps its records" if what == "pull" else ""))
 
 
 # The homeowner's pinned devices
@@ -162,9 +181,10 @@ def load_profiles():
 def save_profile(name, prof):
     profs = load_profiles()
     profs[name] = prof
-    os.makedirs(home(), exist_ok=True)
+    os.makedirs(home(), mode=0o700, exist_ok=True)
     tmp = _profiles_path() + ".tmp"
-    with open(tmp, "w") as f:
+    # The profiles hold each device's admin key: readable by this user only.
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         json.dump(profs, f, indent=2, sort_keys=True)
     os.replace(tmp, _profiles_path())
 
@@ -235,33 +255,40 @@ def _config_from(args):
 
 
 def cmd_provision(args):
-    dev = open_device(args.device)
+    _cable_only(args.device, "provisioning")  # the one trusted moment: the admin key is made here
+    dev = open_device(args.device, args)
     info = dev.call("info")
     prof = load_profiles().get(dev.name)
     if prof and info and prof["pub"] != info["pub"] and not args.repin:
         pinned_check(dev, info)
     cfg = _config_from(args)
-    if info and info["next_seq"] > 0 and cfg is None:
-        res = info  # already provisioned: pin it, and keep its configuration (Wi-Fi...) as it is
-    else:
-        now = int(time.time())
-        # Flags change only the settings they name; --config FILE replaces the configuration.
-        res = dev.call("provision", now, cfg or {}, "", not args.config)
+    kept = info and info["next_seq"] > 0 and cfg is None  # provisioned: keep its configuration (Wi-Fi...)
+    now = int(time.time())
+    # A new admin key every time: provisioning again over the cable is how a lost PC is replaced.
+    admin_key = os.urandom(32).hex()
+    # Flags change only the settings they name; --config FILE replaces the configuration.
+    res = dev.call("provision", now, None if kept else (cfg or {}), "", not args.config, admin_key)
     if prof and prof["pub"] != res["pub"] and not args.repin:
         raise DeviceError("the device made a new key although one is pinned: run with --repin to accept it")
-    save_profile(dev.name, {"pub": res["pub"], "dev": res["dev"], "pinned_at": int(time.time())})
+    new = {"pub": res["pub"], "dev": res["dev"], "pinned_at": int(time.time()), "admin": admin_key, "admin_n": 0}
+    prefix = ((cfg or {}).get("mqtt") or {}).get("topic_prefix") or (prof or {}).get("topic_prefix")
+    if prefix:
+        new["topic_prefix"] = prefix
+    save_profile(dev.name, new)
     print("Device %s is provisioned. Its public key (keep this fingerprint with your records):" % res["dev"])
     print("  " + fingerprint(res["pub"]))
     if res.get("clock_set"):
         print("Its clock is set to %s UTC (from this PC)." % show_utc(now, "%Y-%m-%d %H:%M:%S"))
-    if res is info:
+    if kept:
         print("Its configuration was left as it was (give --config or --wifi-ssid ... to change it).")
+    print("A new admin key for remote administration (`--device mqtt:BROKER`) is kept in your profile only;"
+          " the one before it no longer works.")
     print("Pinned in %s. Next: `doorstep codes add CODE --label NAME --device %s`." % (_profiles_path(), args.device))
     return 0
 
 
 def _connected(args):
-    dev = open_device(args.device)
+    dev = open_device(args.device, args)
     info = dev.call("info")
     if info is None:
         raise DeviceError("the device at %s is not provisioned yet: run `doorstep provision --device %s`" % (dev.name, args.device))
@@ -301,8 +328,14 @@ def cmd_codes_add(args):
     win = ""
     if t_from or t_until:
         win = " valid %s to %s" % (show_utc(t_from) if t_from else "now", show_utc(t_until) if t_until else "until used")
-    print("Registered code %r%s. It works once, typed at the door's keypad only." % (d["label"], win))
+    print("Registered code %r%s. It works once, typed at the door's keypad only.%s" % (d["label"], win, _proof(dev)))
     return 0
+
+
+def _proof(dev):
+    """Over MQTT the device answers once the change is a signed record: say which."""
+    rec = getattr(dev, "last_record", None)
+    return " (signed record seq %d)" % rec[0] if rec else ""
 
 
 def cmd_codes_list(args):
@@ -327,7 +360,7 @@ def cmd_codes_revoke(args):
     if not any(r["label"] == args.label for r in dev.call("list_codes")):
         raise DeviceError("no code has the label %r: `doorstep codes list --device %s` shows the labels" % (args.label, args.device))
     dev.call("revoke", int(time.time()), args.label)
-    print("Revoked %r: it is no longer accepted." % args.label)
+    print("Revoked %r: it is no longer accepted.%s" % (args.label, _proof(dev)))
     return 0
 
 
@@ -409,6 +442,7 @@ def cmd_pull(args):
     out = args.out
     if os.path.exists(out) and not os.path.isdir(out):
         raise DeviceError("%s is a file: give --out the folder that keeps this device's log (a new folder for a first pull)" % out)
+    _cable_only(args.device, "pull")
     dev, info = _connected(args)
     if load_profiles().get(dev.name) is None:  # pinned below once its log verifies
         print("This PC has not pinned device %s yet: its key is pinned once its log verifies. Its fingerprint"
@@ -450,7 +484,7 @@ def cmd_pull(args):
         if os.path.exists(head_path):
             with open(head_path) as f:
                 last = json.load(f)
-        res = verify(out, pub=bytes.fromhex(info["pub"]), head=last)
+        res = verify(out, pub=bytes.fromhex(info["pub"]), head=last, keep_records=False)
     except BaseException:
         _undo(out, want)
         raise
@@ -463,7 +497,7 @@ def cmd_pull(args):
         print(
             "The log does NOT verify (%d problem(s), listed above). Your copy in %s is as it was before this pull%s. "
             "Nothing was changed on the device. Keep both as they are (they may be evidence) and pull a fresh copy "
-            "into a new folder to compare: `doorstep pull --device %s --out NEW-FOLDER`." % (len(res.errors), out, sent, args.device)
+            "into a new folder to compare: `doorstep pull --device %s --out NEW-FOLDER`." % (res.error_count, out, sent, args.device)
         )
         return 1
     shutil.rmtree(os.path.join(out, ASIDE), ignore_errors=True)
@@ -477,7 +511,31 @@ def cmd_pull(args):
     if load_profiles().get(dev.name) is None:
         save_profile(dev.name, {"pub": info["pub"], "dev": info["dev"], "pinned_at": int(time.time())})
         print("Pinned device %s in %s: later commands refuse a device with another key." % (info["dev"], _profiles_path()))
-    print("OK: %d records up to seq %d verified and saved in %s." % (len(res.records), seq, out))
+    print("OK: %d records up to seq %d verified and saved in %s." % (res.count, seq, out))
+    from doorstep_tools import tsa
+
+    tsa.after_pull(out)  # an independent time for the new head, if a TSA is configured
+    return 0
+
+
+def cmd_ack(args):
+    """Tell the doorbell that the copy in DIR holds its records, so it may prune them for space."""
+    from doorstep_tools.verify import verify
+
+    if not os.path.isdir(args.dir):
+        raise DeviceError("%s is not a folder: give the folder `doorstep pull` or `doorstep collect` keeps" % args.dir)
+    dev, info = _connected(args)
+    head = None
+    if os.path.exists(os.path.join(args.dir, "head.json")):
+        with open(os.path.join(args.dir, "head.json")) as f:
+            head = json.load(f)
+    res = verify(args.dir, pub=bytes.fromhex(info["pub"]), head=head, keep_records=False)
+    if not res.ok:
+        raise DeviceError("the copy in %s does not verify (%d problem(s); `doorstep verify %s` lists them): nothing was"
+                          " acknowledged, and the doorbell keeps everything" % (args.dir, res.error_count, args.dir))
+    seq, h = res.head
+    dev.call("mark_pulled", seq, h)
+    print("The doorbell knows your copy in %s holds its records up to seq %d: it may free them when its flash runs short." % (args.dir, seq))
     return 0
 
 
@@ -498,8 +556,13 @@ def _guard(fn):
 
 
 def add_parser(sub):
-    def device(p):
-        p.add_argument("--device", required=True, help="sim:FOLDER, a serial port or socket://HOST:PORT")
+    def device(p, mqtt=False):
+        p.add_argument("--device", required=True, help="sim:FOLDER, a serial port or socket://HOST:PORT"
+                       + (", or mqtt:BROKER[:PORT][/DEVICE-ID] (mqtts: for TLS) to reach it through your MQTT broker" if mqtt else ""))
+        if mqtt:
+            p.add_argument("--mqtt-user", default=os.environ.get("DOORSTEP_MQTT_USER"),
+                           help="your broker login for --device mqtt:... (password: DOORSTEP_MQTT_PASSWORD or a prompt)")
+            p.add_argument("--mqtt-ca", help="CA certificate file of the broker, for mqtts:")
 
     p = sub.add_parser("provision", help="first-time set-up: device key, clock, configuration; pin the key")
     device(p)
@@ -521,24 +584,29 @@ def add_parser(sub):
     a.add_argument("--label", required=True)
     a.add_argument("--from", dest="from_", help="valid from (UTC, e.g. 2026-06-25T09:00Z)")
     a.add_argument("--until", help="valid until (UTC); a date alone means the end of that day")
-    device(a)
+    device(a, True)
     a.set_defaults(func=_guard(cmd_codes_add))
     ls = csub.add_parser("list", help="labels, windows, used or not (never the codes)")
-    device(ls)
+    device(ls, True)
     ls.set_defaults(func=_guard(cmd_codes_list))
     r = csub.add_parser("revoke", help="stop accepting a code")
     r.add_argument("label")
-    device(r)
+    device(r, True)
     r.set_defaults(func=_guard(cmd_codes_revoke))
 
     co = sub.add_parser("courier", help="courier TOTP codes")
     cosub = co.add_subparsers(dest="action", required=True)
     ca = cosub.add_parser("add", help="make a TOTP secret for a courier and install it on the device")
     ca.add_argument("--label", required=True)
-    device(ca)
+    device(ca, True)
     ca.set_defaults(func=_guard(cmd_courier_add))
 
+    ak = sub.add_parser("ack", help="tell the doorbell a verified copy holds its records (so it may prune them)")
+    ak.add_argument("dir", help="the folder `doorstep pull` or `doorstep collect` keeps")
+    device(ak, True)
+    ak.set_defaults(func=_guard(cmd_ack))
+
     pl = sub.add_parser("pull", help="copy new records and photos from the device and verify them")
-    device(pl)
+    device(pl, True)
     pl.add_argument("--out", required=True, help="the folder that keeps this device's log")
     pl.set_defaults(func=_guard(cmd_pull))

@@ -111,11 +111,11 @@ class Simulator:
             pub, devid = await self.dev.provision(self.rng, firmware_hash(FIRMWARE))
             self.out("provisioned a new simulated device %s in %s" % (devid, self.state))
         if self.mqtt is not None:
-            from doorstep.mqtt import MqttNotifier
-            from doorstep_tools import umqtt_paho
+            from doorstep.mqtt import MqttLink
+            from doorstep_tools import umqtt_host
 
-            # A new notifier per boot: its queue is RAM, lost at a power cut like the device's.
-            self.notifier = MqttNotifier(self.mqtt, umqtt_paho.factory, log=self.out)
+            # A new link per boot: its queues are RAM, lost at a power cut like the device's.
+            self.notifier = MqttLink(self.mqtt, umqtt_host.factory, log=self.out)
         await self.dev.boot()  # boot's records are queued by _notify meanwhile
         if self.notifier is not None:
             self._mqtt_task = asyncio.create_task(self.notifier.run(self.dev.app))

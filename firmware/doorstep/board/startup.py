@@ -15,7 +15,7 @@ records config_err and runs its door rules on the defaults, as the simulator doe
 
 main() runs the door: Storage('/'), the board from the configuration, the public key
 (doorstep.provision.public_info), then doorstep.app.App under asyncio, with the MQTT
-notifier (doorstep.mqtt) as a task beside it when config.json has an "mqtt" section. A
+link (doorstep.mqtt: Home Assistant, the mirror, remote administration) as a task beside it when config.json has an "mqtt" section. A
 device without a key says so and keeps the REPL. An unexpected error is printed and
 counted, and after a pause that grows with repeated crashes the watchdog restarts the
 chip: never a tight crash loop, and never machine.reset() from here.
@@ -174,7 +174,7 @@ def mqtt_notifier(cfg, board, dev):
     except ImportError:
         _say(NO_UMQTT_MSG)
         return None
-    return mqtt.MqttNotifier(m, mqtt.umqtt_client, log=_log, online=board.wifi.connected)
+    return mqtt.MqttLink(m, mqtt.umqtt_client, log=_log, online=board.wifi.connected)
 
 
 async def serve(app, board, notifier=None, healthy_s=HEALTHY_S):

@@ -23,9 +23,9 @@ class VirtualDevice:
         self.board = board or VirtualBoard()
         self.app = None
 
-    async def provision(self, rng, fw="0" * 64):
+    async def provision(self, rng, fw="0" * 64, admin_key=None):
         c = self.board.clock
-        return provision(self.storage, rng, c.now(), c.quality, fw)
+        return provision(self.storage, rng, c.now(), c.quality, fw, admin_key)
 
     async def boot(self):
         info = await public_info_async(self.storage)
