@@ -151,6 +151,7 @@ def test_broker_down_for_500_records_then_all_arrive_in_order_none_twice(tmp_pat
 def test_power_cut_in_the_middle_of_a_resend(tmp_path, broker):
     async def go():
         rig = await Rig(tmp_path / "dev", broker, seed=42, admin=ADMIN).start()
+        rig.dev.app.door.budget.quiet_ms = 0  # every ring a visit of its own: one record each (bursts are tested in scenarios/floods.py)
         rig.board.camera.mode = "none"
         for _ in range(300):  # written before any collector exists
             await rig.dev.ring()
@@ -181,6 +182,7 @@ def _profile(home, rig):
 def test_collector_killed_mid_write_and_restarted_loses_and_duplicates_nothing(tmp_path, broker):
     async def go():
         rig = await Rig(tmp_path / "dev", broker, seed=43, admin=ADMIN).start()
+        rig.dev.app.door.budget.quiet_ms = 0  # every ring a visit of its own: one record each (bursts are tested in scenarios/floods.py)
         home = str(tmp_path / "home")
         _profile(home, rig)
         out = str(tmp_path / "copy")
