@@ -105,10 +105,11 @@ def _check_board(config):
     reads them at boot: a pin used twice is refused here, not by a doorbell that will not start."""
     from doorstep.board import profiles
 
+    hw = None
     if config.get("board") is not None:
-        profiles.resolve(config["board"], config.get("layout", "3x4"))
+        hw = profiles.resolve(config["board"], config.get("layout", "3x4"))
     profiles.wifi(config)
-    profiles.production(config)
+    profiles.production(config, hw)
     profiles.ntp_host(config)
     if config.get("mqtt") is not None:
         from doorstep import mqtt

@@ -102,7 +102,7 @@ class Mpremote:
                 why = port_problem(self.device)
                 raise DeployError("cannot reach a board at %s: %s" % (
                     self.device, why or "it did not answer (is another program using the port, or is the "
-                                        "firmware in production lock-down? Hold '#' while powering it on)"))
+                                        "firmware in production lock-down? Hold the service button inside the case while powering it on)"))
             e = DeployError("the board at %s reported: %s" % (self.device, last.replace("mpremote: ", "")))
             e.detail = last.replace("mpremote: ", "")
             raise e
