@@ -13,7 +13,7 @@ boot() decides how this start goes, from config.json and the service button insi
 
 A service or safe start is marked on flash before the console opens, and the next start that
 runs the door signs a `service` record for it (doorstep/service.py). Ctrl-C is off from the
-first line of boot() until the mode is known, so a locked console has no window at power-on.
+first line of boot() until the mode is known: once boot.py runs, a locked console has no window.
 
 main() runs the door: Storage('/'), the board from the configuration, the public key
 (doorstep.provision.public_info), then doorstep.app.App under asyncio, with the MQTT
