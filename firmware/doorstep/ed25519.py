@@ -9,20 +9,20 @@ The device only signs; verification happens on the host (with the ``cryptography
     sign_async(seed, msg, ...)    the same, awaiting sleep_ms(0) between small steps
     sign_steps(seed, msg, ...)    the generator both are built on; its return value is the signature
 
-How it computes (the parts that matter for speed and RAM on an ESP32):
+How it computes (what matters for speed and RAM on an ESP32; `make bench` has the figures):
 
-* Field elements are Python ints reduced with ``% p`` after each product (measured faster on
-  MicroPython than shift-and-add reduction), sums are left unreduced until the next product.
-  Squarings are pow(x, 2, p): as fast as x * x % p under MicroPython and, being done in place,
-  they leave about a third of the garbage (64 bytes against 176).
-* Points are in extended coordinates (X:Y:Z:T) with x = X/Z, y = Y/Z, x*y = T/Z; a doubling
-  costs 7-8 field multiplications, an addition of a table point 7.
-* Fixed-base multiplication uses signed 4-bit windows: 252 doublings and 64 additions for any
-  scalar, the same sequence whatever its bits (no branch on a zero bit). The table is just
-  1*B .. 8*B in affine (y+x, y-x, 2*d*x*y) form: 24 ints, about 1 KB, built on first use.
-* Inversion is Fermat's z^(p-2) by a fixed chain of 254 squarings and 11 multiplications,
-  the runs of squarings done by pow(x, 2^n, p) (in place inside MicroPython, so nearly no
-  garbage); a bit faster than one pow(z, p-2, p), and it can yield part way.
+* Field elements are Python ints reduced with ``% p`` after each product; sums are left
+  unreduced until the next product. On MicroPython the reduction is most of a product's cost,
+  so the work is counted in products.
+* Points are in extended coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, x*y = T/Z. A doubling costs
+  8 products, adding a table point 6 (7 when its T is needed: never here, as a doubling follows).
+* k*B uses a signed comb: 5 teeth 51 bits apart, so 50 doublings and 51 additions for any
+  scalar (the old 4-bit window needed 252 and 64). Every bit of the comb is +1 or -1 (k made
+  odd by adding L, which does not change k*B), so each column adds a point, always: the same
+  sequence whatever the scalar. The table is the 16 sums B4 +- B0 +- B1 +- B2 +- B3 with
+  Bi = 2^(51 i) B, in affine (y+x, y-x, 2dxy, -2dxy) form: 64 ints, ~4 KB, made on first use.
+* Inversion is Fermat's z^(p-2) by a fixed chain whose runs of squarings are pow(x, 2^n, p),
+  done inside the int code with next to no garbage; it yields part way.
 * The expanded secret (scalar, nonce prefix, public key) of the last seed is kept, so signing
   with the same seed again costs one base-point multiplication, not two.
 
@@ -42,43 +42,34 @@ _D2 = 16295367250680780974490674513165176452449235426866156013048779062215315747
 _BX = 15112221349535400772501151409588531511454012693041857206046113283949847762202
 _BY = 46316835694926478169428394003475163141307993866256225615783033603165251855960
 
-_table = None  # (0*B .. 8*B) as (y+x, y-x, 2*d*x*y), made by _table_steps on first use
+_TEETH = 5
+_GAP = 51  # bits between teeth: 5 * 51 = 255 >= the 254 bits of an odd scalar < 2L
+_COLUMNS_PER_STEP = 3  # comb columns between two yields of the step generators
+
+_table = None  # 16 comb points as (y+x, y-x, 2dxy, p-2dxy), made by _table_steps on first use
 _key = None  # (seed, scalar a mod L, nonce prefix, public key) of the last seed expanded
 
 
 def _dbl(X, Y, Z):
-    """2*(X:Y:Z) without its T (RFC 8032 section 5.1.4 doubling); for a doubling followed by another."""
+    """2*(X:Y:Z:T) (RFC 8032 section 5.1.4 doubling), T included: an addition follows."""
     P = _P
-    A = pow(X, 2, P)
-    B = pow(Y, 2, P)
-    C = pow(Z, 2, P) << 1
+    A = X * X % P
+    B = Y * Y % P
+    C = Z * Z % P << 1
     H = A + B
-    E = H - pow(X + Y, 2, P)
-    G = A - B
-    F = C + G
-    return E * F % P, G * H % P, F * G % P
-
-
-def _dbl_t(X, Y, Z):
-    """2*(X:Y:Z) with T, for a doubling followed by an addition."""
-    P = _P
-    A = pow(X, 2, P)
-    B = pow(Y, 2, P)
-    C = pow(Z, 2, P) << 1
-    H = A + B
-    E = H - pow(X + Y, 2, P)
+    E = H - (X + Y) * (X + Y) % P
     G = A - B
     F = C + G
     return E * F % P, G * H % P, F * G % P, E * H % P
 
 
-def _madd(X, Y, Z, T, ypx, ymx, t2d):
-    """(X:Y:Z:T) + the affine point given as (y+x, y-x, 2*d*x*y); complete for all inputs."""
+def _add(X, Y, Z, T, X2, Y2, Z2, T2):
+    """(X:Y:Z:T) + (X2:Y2:Z2:T2), complete for all inputs (only used to build the table)."""
     P = _P
-    A = (Y - X) * ymx % P
-    B = (Y + X) * ypx % P
-    C = T * t2d % P
-    D = Z << 1
+    A = (Y - X) * (Y2 - X2) % P
+    B = (Y + X) * (Y2 + X2) % P
+    C = T * _D2 % P * T2 % P
+    D = Z * Z2 % P << 1
     E = B - A
     F = D - C
     G = D + C
@@ -87,7 +78,7 @@ def _madd(X, Y, Z, T, ypx, ymx, t2d):
 
 
 def _sqn(x, n):
-    """x^(2^n) mod p: n squarings. pow() does them in place, twice as fast and with no garbage."""
+    """x^(2^n) mod p: n squarings. pow() does them in place, with next to no garbage."""
     return pow(x, 1 << n, _P)
 
 
@@ -122,69 +113,106 @@ def _inv_steps(z):
     return _sqn(x, 5) * z11 % P  # z^(2^255 - 32 + 11)
 
 
+def _compact(x):
+    """x as an int of exactly its size (a product's remainder keeps twice the digits it needs)."""
+    return int.from_bytes(x.to_bytes(32, "little"), "little")
+
+
 def _table_steps():
-    """Generator returning the table of j*B, j = 0..8, as (y+x, y-x, 2*d*x*y); made once."""
+    """Generator returning the comb table (made once): entry m, bits m0..m3, is the affine
+    point B4 + sum((2*mi - 1) * Bi), as (y+x, y-x, 2dxy, p - 2dxy)."""
     global _table
     if _table is not None:
         return _table
     P = _P
-    bx, by = _BX, _BY
-    b = ((by + bx) % P, (by - bx) % P, bx * by % P * _D2 % P)
-    pts = [(bx, by, 1, bx * by % P)]
-    for _ in range(7):
-        X, Y, Z, T = pts[-1]
-        pts.append(_madd(X, Y, Z, T, b[0], b[1], b[2]))
+    # B0..B4 = 2^(51 i) * B, and the doubles of B0..B3
+    pt = (_BX, _BY, 1, _BX * _BY % P)
+    b = [pt]
+    twice = []
+    for i in range(_TEETH - 1):
+        for j in range(_GAP):
+            pt = _dbl(pt[0], pt[1], pt[2])
+            if j == 0:
+                twice.append(pt)
+            if j % 10 == 9:
+                yield
+        b.append(pt)
+    # entry 0 = B4 - B0 - B1 - B2 - B3; entry m + 2^i = entry m + 2*Bi (m < 2^i)
+    pts = [b[4]]
+    for i in range(4):
+        X, Y, Z, T = pts[0]
+        X2, Y2, Z2, T2 = b[i]
+        pts[0] = _add(X, Y, Z, T, P - X2, Y2, Z2, P - T2)
+    for i in range(4):
+        X2, Y2, Z2, T2 = twice[i]
+        for m in range(1 << i):
+            X, Y, Z, T = pts[m]
+            pts.append(_add(X, Y, Z, T, X2, Y2, Z2, T2))
         yield
-    # One inversion for all eight Z (Montgomery's trick): prefix products, then walk back.
-    pre = [1] * 8
+    # One inversion for all sixteen Z (Montgomery's trick): prefix products, then walk back.
+    n = len(pts)
+    pre = [1] * n
     acc = 1
-    for i in range(8):
+    for i in range(n):
         pre[i] = acc
         acc = acc * pts[i][2] % P
     inv = yield from _inv_steps(acc)
-    tab = [None] * 9
-    tab[0] = (1, 1, 0)  # the neutral point (0, 1)
-    for i in range(7, -1, -1):
+    tab = [None] * n
+    for i in range(n - 1, -1, -1):
         X, Y, Z, _ = pts[i]
         zi = inv * pre[i] % P
         inv = inv * Z % P
         x = X * zi % P
         y = Y * zi % P
-        tab[i + 1] = ((y + x) % P, (y - x) % P, x * y % P * _D2 % P)
+        t = x * y % P * _D2 % P
+        tab[i] = (_compact((y + x) % P), _compact((y - x) % P), _compact(t), _compact(P - t))
     _table = tuple(tab)
     return _table
 
 
+def _columns(k):
+    """The comb's 51 columns for 0 <= k < L, high column first, each 5 bits: bit 4 set when
+    the column's sum is +, bits 0-3 the table entry (complemented when it is -)."""
+    k += _L * (1 - (k & 1))  # odd, same k*B
+    # k = sum(s_p 2^p), s_p = 2*b_p - 1 in {-1, +1}, for b = (k + 2^255 - 1) / 2
+    b = ((k + (1 << 255) - 1) >> 1).to_bytes(32, "little")
+    cols = bytearray(_GAP)
+    for j in range(_GAP):
+        v = 0
+        for i in range(_TEETH):
+            p = j + _GAP * i
+            v |= ((b[p >> 3] >> (p & 7)) & 1) << i
+        cols[_GAP - 1 - j] = v ^ (15 * (1 - (v >> 4)))
+    return cols
+
+
 def _mul_base_steps(k):
-    """Generator returning k*B as (X, Y, Z), for 0 <= k < 2^253; yields after every 4 doublings + 1 addition."""
+    """Generator returning k*B as (X, Y, Z) for 0 <= k < L; yields every few columns."""
     tab = yield from _table_steps()
     P = _P
-    kb = k.to_bytes(32, "little")
-    # Signed base-16 digits in -8..7, least significant first; k < 2^253 leaves no final carry.
-    e = [0] * 64
-    c = 0
-    for i in range(64):
-        v = ((kb[i >> 1] >> ((i & 1) << 2)) & 15) + c
-        c = (v + 8) >> 4
-        e[i] = v - (c << 4)
+    cols = _columns(k)
     X, Y, Z, T = 0, 1, 1, 0
-    for i in range(63, -1, -1):
-        if i != 63:
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z, T = _dbl_t(X, Y, Z)
-        v = e[i]
-        if v >= 0:
-            ypx, ymx, t2d = tab[v]
-        else:  # -(x, y) = (-x, y): swap y+x and y-x, negate x*y
-            ymx, ypx, t2d = tab[-v]
-            t2d = P - t2d
-        X, Y, Z, T = _madd(X, Y, Z, T, ypx, ymx, t2d)
-        yield
+    for j in range(_GAP):
+        if j:
+            X, Y, Z, T = _dbl(X, Y, Z)
+        v = cols[j]
+        pt = tab[v & 15]
+        n = 1 - (v >> 4)  # 1: negate the point, (x, y) -> (-x, y): swap y+x and y-x, negate xy
+        # mixed addition of (ypx, ymx, t2d); the result's T is not computed (a doubling follows)
+        A = (Y - X) * pt[1 - n] % P
+        B = (Y + X) * pt[n] % P
+        C = T * pt[2 + n] % P
+        D = Z << 1
+        E = B - A
+        F = D - C
+        G = D + C
+        H = B + A
+        X = E * F % P
+        Y = G * H % P
+        Z = F * G % P
+        if j % _COLUMNS_PER_STEP == _COLUMNS_PER_STEP - 1:
+            yield
     return X, Y, Z
-
-
 def _encode_steps(X, Y, Z):
     """Generator returning the 32-byte encoding of (X:Y:Z): y little-endian, sign of x in the top bit."""
     zi = yield from _inv_steps(Z)
@@ -205,7 +233,7 @@ def _expand_steps(seed):
     h = yield from sha512(seed).digest_steps()
     a = int.from_bytes(h[:32], "little")
     a = (a & ((1 << 254) - 8)) | (1 << 254)  # clear the low 3 bits and bit 255, set bit 254
-    a %= _L  # a*B only depends on a mod L, and the window code wants k < 2^253
+    a %= _L  # a*B only depends on a mod L, and the comb wants k < L
     X, Y, Z = yield from _mul_base_steps(a)
     pub = yield from _encode_steps(X, Y, Z)
     k = (seed, a, h[32:], pub)
