@@ -153,7 +153,7 @@ def mpy_files(files):
             src = os.path.join(d, "m.py")
             with open(src, "wb") as f:
                 f.write(data)
-            subprocess.run([mpy, "-s", path.rsplit("/", 1)[-1], "-o", src + ".mpy", src], check=True)
+            subprocess.run([mpy, "-march=xtensawin", "-s", path.rsplit("/", 1)[-1], "-o", src + ".mpy", src], check=True)
             with open(src + ".mpy", "rb") as f:
                 out[path[:-3] + ".mpy"] = f.read()
     return out
