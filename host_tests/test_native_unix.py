@@ -8,6 +8,7 @@ here; the tests skip, saying why, where it is absent. Signatures are checked aga
 import hashlib
 import os
 import random
+import shutil
 import struct
 import subprocess
 import sys
@@ -40,6 +41,18 @@ def test_the_native_engine_is_chosen_and_hashes_like_hashlib():
     lines = unixport.run(code).split()
     assert lines[:2] == ["True", "doorstep.sha512_viper"]
     assert lines[2:] == [hashlib.sha512(m).hexdigest() for m in msgs]
+
+
+@needs_unix_port
+def test_a_native_board_without_the_native_engine_uses_the_portable_one(tmp_path):
+    # deploy --mpy leaves sha512_viper out where the board's native code is not xtensawin
+    fw = tmp_path / "fw"
+    shutil.copytree(os.path.join(unixport.repo_root(), "firmware"), fw)
+    os.remove(fw / "doorstep" / "sha512_viper.py")
+    out = unixport.run("import binascii\nfrom doorstep import compat, sha512\n"
+                       "print(compat.NATIVE, sha512._engine.__name__, sha512.sha512(b'abc').hexdigest())",
+                       firmware=str(fw)).split()
+    assert out == ["True", "doorstep.sha512_portable", hashlib.sha512(b"abc").hexdigest()]
 
 
 @needs_unix_port

@@ -14,9 +14,13 @@ from binascii import hexlify
 
 from doorstep.compat import NATIVE
 
+_engine = None
 if NATIVE:
-    from doorstep import sha512_viper as _engine
-else:
+    try:
+        from doorstep import sha512_viper as _engine
+    except ImportError:  # left out by deploy: the board's native code is not the .mpy's (ESP32-C3)
+        pass
+if _engine is None:
     from doorstep import sha512_portable as _engine
 
 # Round constants: first 64 bits of the fractional parts of the cube roots of the first 80 primes.

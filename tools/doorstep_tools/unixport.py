@@ -39,8 +39,9 @@ def find():
     return path, None
 
 
-def run(code, heapsize="96k", extra_path=(), timeout=600):
-    """Run code with firmware/ on the import path; returns its stdout, raises on failure."""
+def run(code, heapsize="96k", extra_path=(), timeout=600, firmware=None):
+    """Run code with firmware/ (or another copy of it) on the import path; returns its stdout,
+    raises on failure."""
     exe, why = find()
     if exe is None:
         raise RuntimeError(why)
@@ -50,7 +51,7 @@ def run(code, heapsize="96k", extra_path=(), timeout=600):
         script = os.path.join(d, "main.py")
         with open(script, "w") as f:
             f.write(code)
-        path = [os.path.join(repo_root(), "firmware"), *extra_path, d]
+        path = [firmware or os.path.join(repo_root(), "firmware"), *extra_path, d]
         env = dict(os.environ, MICROPYPATH=":".join(path))
         r = subprocess.run([exe, "-X", "heapsize=" + heapsize, script], capture_output=True, text=True,
                            env=env, timeout=timeout)
