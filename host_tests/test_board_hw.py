@@ -17,13 +17,17 @@ from doorstep_tools.mpvm import tree_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKES = os.path.join(HERE, "board_fakes")
-FAKE_MODULES = ("machine", "esp32", "camera", "network", "ntptime", "umqtt", "umqtt.simple", "board_checks")
+CHECK_FILES = ("board_checks", "trust_checks")
+FAKE_MODULES = ("machine", "esp32", "camera", "network", "ntptime", "umqtt", "umqtt.simple") + CHECK_FILES
 
 
 def _check_names():
-    tree = ast.parse(open(os.path.join(FAKES, "board_checks.py")).read())
-    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and n.name.startswith("check_")]
+    out = []
+    for mod in CHECK_FILES:
+        tree = ast.parse(open(os.path.join(FAKES, mod + ".py")).read())
+        out += ["%s.%s" % (mod, n.name) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and n.name.startswith("check_")]
+    return out
 
 
 CHECKS = _check_names()
@@ -31,10 +35,11 @@ CHECKS = _check_names()
 
 @pytest.fixture
 def fake_hardware():
-    """board_checks with the fake hardware modules importable; all of it forgotten after."""
+    """A loader of the check modules, with the fake hardware modules importable; all of it forgotten after."""
     sys.path.insert(0, FAKES)
     try:
-        yield importlib.import_module("board_checks")
+        importlib.import_module("board_checks")  # imports the fake machine, esp32, ...
+        yield importlib.import_module
     finally:
         sys.path.remove(FAKES)
         for name in list(sys.modules):
@@ -44,18 +49,20 @@ def fake_hardware():
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_board_cpython(name, fake_hardware):
-    res = getattr(fake_hardware, name)()
+    mod, fn = name.split(".")
+    res = getattr(fake_hardware(mod), fn)()
     if asyncio.iscoroutine(res):
         asyncio.run(res)
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_board_micropython(name, micropython):
+    mod, fn = name.split(".")
     code = (
         "import sys\nsys.path.insert(0, '/lib')\n"
-        "import board_checks\nr = board_checks.%s()\n"
+        "import %s\nr = %s.%s()\n"
         "if type(r).__name__ == 'generator':\n    await r\n"
-        "print('passed')\n" % name
+        "print('passed')\n" % (mod, mod, fn)
     )
     out, _ = micropython.run(code, bundles=("firmware",), files=tree_files(FAKES, "/lib"), timeout=300)
     assert out.strip().endswith("passed"), out
@@ -167,7 +174,8 @@ def test_main_crash_goes_to_the_crash_handler(device):
 def test_main_production_never_returns_to_the_prompt_on_ctrl_c(device):
     st, startup, machine, said, json = device
     provisioned(st)
-    st.write_json("config.json", {"board": {"profile": "ai-thinker"}, "production": True})
+    # the ESP32-CAM has no GPIO left for the service button: it takes the LED's (docs/hardware.md)
+    st.write_json("config.json", {"board": {"profile": "ai-thinker", "pins": {"led": None, "service": 12}}, "production": True})
     locked = []
     assert startup.boot(st, lock=lambda: locked.append(1)) == "run" and locked == [1]
     FakeApp.then = "interrupt"

@@ -214,3 +214,54 @@ def test_port_problems_in_words(monkeypatch, tmp_path):
     assert "permission denied on %s" % dev in deploy.port_problem(str(dev))
     assert "dialout" in deploy.port_problem(str(dev))
     assert "not a valid" in deploy.port_problem("socket://127.0.0.1:http")
+
+
+FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware")
+
+
+@pytest.mark.parametrize("board,left_out", [
+    # The ESP32: hashlib has sha1, and the viper SHA-512 engine runs (as .mpy or compiled there).
+    ({"compiled": True, "arch": 10, "sha1": True}, {"doorstep/sha1.py", "doorstep/sha512_portable.py"}),
+    ({"compiled": False, "arch": 10, "sha1": True}, {"doorstep/sha1.py", "doorstep/sha512_portable.py"}),
+    # The virtual board (WebAssembly port): hashlib has only sha256, no native emitter.
+    ({"compiled": True, "arch": 0, "sha1": False}, {"doorstep/sha512_viper.py"}),
+    ({"compiled": True, "arch": 0, "sha1": True}, {"doorstep/sha1.py", "doorstep/sha512_viper.py"}),
+    # A board with native code of another architecture than the .mpy files, and no sha1.
+    ({"compiled": True, "arch": 1, "sha1": False}, {"doorstep/sha512_viper.py"}),
+    ({"compiled": False, "arch": 1, "sha1": False}, {"doorstep/sha512_portable.py"}),
+])
+def test_only_the_files_a_board_needs_are_deployed(board, left_out):
+    rels = [rel for rel, _ in deploy.firmware_files(FIRMWARE)]
+    assert {"doorstep/sha1.py", "doorstep/sha512_portable.py", "doorstep/sha512_viper.py"} <= set(rels)
+    out = {rel for rel in rels if not deploy.needed(rel, board)[0]}
+    assert out == left_out
+    for rel in out:
+        assert deploy.needed(rel[:-3] + ".mpy", board)[0] is False  # the same whatever the form
+        assert deploy.needed(rel, board)[1]  # with a reason for the homeowner
+
+
+def test_the_real_firmware_on_the_virtual_board_gets_the_portable_sha512_engine(board, tmp_path):
+    # A native engine left on the board (say, by a deploy made for another board) is removed:
+    # the virtual board cannot run it, and needs the portable engine and sha1.py instead.
+    stale = tmp_path / "sha512_viper.mpy"
+    stale.write_bytes(b"M\x06")
+    r = subprocess.run([MPREMOTE, "connect", board.url, "fs", "mkdir", ":doorstep", "+", "fs", "cp", str(stale),
+                        ":doorstep/sha512_viper.mpy"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run_deploy("--device", board.url, "--mpy", "--no-mip")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "not deploying doorstep/sha512_viper.mpy: the board has no native code emitter for it" in r.stdout, r.stdout
+    assert "removed doorstep/sha512_viper.mpy" in r.stdout, r.stdout
+    board.control(sync=True)
+    have = flash_files(board.state)
+    assert {"doorstep/sha512_portable.mpy", "doorstep/ed25519.mpy", "doorstep/sha1.mpy"} <= have, have
+    assert "doorstep/sha512_viper.mpy" not in have
+    # What is there signs, and HOTP-SHA1 works (this board's hashlib has no sha1).
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    seed, msg = bytes(range(32)), b"record " * 40
+    out = on_board(board.url, "from doorstep import ed25519, totp\nimport binascii\n"
+                              "print(binascii.hexlify(ed25519.sign(bytes(range(32)), b'record ' * 40)).decode(),"
+                              " totp.hotp(b'12345678901234567890', 0))")
+    sig, code = out.split()
+    assert bytes.fromhex(sig) == Ed25519PrivateKey.from_private_bytes(seed).sign(msg)
+    assert code == "755224"  # RFC 4226 appendix D, counter 0

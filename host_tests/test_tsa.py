@@ -235,7 +235,7 @@ def test_a_clock_that_contradicts_the_attested_time_is_flagged(tmp_path, tsa):
     for entry in ENTRY_POINTS:
         rc, out = run(entry, root)
         assert rc == 0, out
-        warned = [x for x in out.splitlines() if x.startswith("WARNING: seq ")]
+        warned = [x for x in out.splitlines() if x.startswith("WARNING: seq ") and ": its time " in x]  # not the "sim" warning
         assert len(warned) == len(recs), out
         assert "when CN=Doorstep test TSA,O=Doorstep tests attested that the log up to seq %d already existed: the doorbell's clock" \
                " was wrong (or set forward) here" % recs[-1]["seq"] in warned[-1]
@@ -268,3 +268,19 @@ def test_the_bundle_carries_the_tokens_and_its_verifier_checks_them(stamped, tmp
     cmds = [x.strip()[2:] for x in readme.split("\n4. ", 1)[1].splitlines() if x.strip().startswith("$ ")]
     r = subprocess.run(["bash", "-ec", "\n".join(cmds)], cwd=folder, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "Verification: OK" in r.stdout and "Time stamp: " in r.stdout, r.stdout + r.stderr
+
+
+def test_the_report_says_what_the_timestamp_attests(stamped, tmp_path):
+    """The report's limits and its --claim section name the attested time, not the doorbell's clock."""
+    from test_report import norm
+
+    out = tmp_path / "r.html"
+    rc, said = doorstep("report", stamped[1], "--claim", "2026-06-25T09:00Z", "-o", out)
+    assert rc == 0, said
+    page = norm(re.sub(r"<[^>]+>", " ", out.read_text()))
+    m = re.search(r"CN=Doorstep test TSA,O=Doorstep tests \(a time-stamping authority\) attests that the log up to record 6"
+                  r" existed at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC: nothing up to there was written later than that\.", page)
+    assert m, page
+    assert "CN=Doorstep test TSA,O=Doorstep tests attests that the log up to record 6 existed at %s UTC," % m.group(1) in page
+    assert "The log is confirmed to reach its last record (6) by the last pull, a checkpoint or a timestamp" in page
+    assert "No independent timestamp" not in page

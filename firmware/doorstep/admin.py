@@ -3,7 +3,9 @@ simulator, by `doorstep provision / codes / courier / pull`.
 
 Every function returns plain JSON-able data. None returns a code, a hash of one, a secret
 or a key: the device only ever tells the host labels, windows, the public key and its log.
-Each change to the codes is itself a signed record.
+Each change to the codes is itself a signed record. On a production device each helper first
+signs a `service` record naming itself (doorstep/service.py), before it touches key.bin,
+secret.bin or the codes: a console session on a locked-down doorbell is never silent.
 """
 
 import json
@@ -19,7 +21,7 @@ from doorstep.prune import PULLED_FILE
 from doorstep.records import Recorder
 
 
-def _record(storage, event, t):
+def _record(storage, event, t, tq="host"):
     """Sign and append a record for a change made from the host, in the current boot.
 
     Its ms repeats the last record's (the app is stopped while the host talks to the
@@ -34,13 +36,35 @@ def _record(storage, event, t):
     ms = last.get("ms") if same and isinstance(last.get("ms"), int) else 0
     rec = Recorder(storage, led, seed, ed25519.public_key(seed), boot)
     lt = last.get("t")
-    if same and last.get("tq") == "host" and isinstance(lt, int) and isinstance(t, int) and t < lt:
+    if same and tq == "host" and last.get("tq") == "host" and isinstance(lt, int) and isinstance(t, int) and t < lt:
         rec.write_now({"ev": "time_set", "old": lt, "new": t, "source": "host"}, t, "host", ms)
-    return rec.write_now(event, t, "host", ms)
+    return rec.write_now(event, t, tq, ms)
+
+
+def _production(storage):
+    """config.json's production flag; a damaged file counts as production (so it is recorded)."""
+    from doorstep.board import profiles
+
+    try:
+        cfg = storage.read_json(cfgmod.CONFIG_FILE, {}) if storage.exists(cfgmod.CONFIG_FILE) else {}
+        return profiles.production(cfg)
+    except Exception:  # noqa: BLE001
+        return True
+
+
+def _audit(storage, call, t=None):
+    """In production, the `service` record of this helper's run (who ran it cannot be known)."""
+    if storage.exists(KEY_FILE) and Ledger(storage).next_seq > 0 and _production(storage):
+        _record(storage, {"ev": "service", "mode": "console", "call": call}, t, "host" if t is not None else "none")
 
 
 def info(storage):
     """Public key, device id, log head and boot counter (None for an unprovisioned device)."""
+    _audit(storage, "info")
+    return _info(storage)
+
+
+def _info(storage):
     pi = P.public_info(storage)
     if pi is None:
         return None
@@ -59,9 +83,13 @@ def provision(storage, rng, t, config, fw="", merge=False, admin_key=None):
     """
     from binascii import unhexlify
 
+    from doorstep.board.posture import here
+
+    _audit(storage, "provision", t)
     key = unhexlify(admin_key) if admin_key else None
     if config is None:
-        pub, dev = P.provision(storage, rng, t, "host", fw or P.firmware_hash(), key)
+        posture = here(_production(storage))
+        pub, dev = P.provision(storage, rng, t, "host", fw or P.firmware_hash(), key, posture)
         cfg, _ = cfgmod.load(storage)
         return {"pub": pub, "dev": dev, "heartbeat_min": cfg["heartbeat_min"], "clock_set": set_board_clock(t, "host")}
     if merge and isinstance(config, dict):
@@ -71,7 +99,8 @@ def provision(storage, rng, t, config, fw="", merge=False, admin_key=None):
             config = old
     cfg = cfgmod.check(config)  # refuse a bad configuration before anything is written
     _check_board(config)
-    pub, dev = P.provision(storage, rng, t, "host", fw or P.firmware_hash(), key)
+    posture = here(config.get("production") is True)
+    pub, dev = P.provision(storage, rng, t, "host", fw or P.firmware_hash(), key, posture)
     storage.write_json(cfgmod.CONFIG_FILE, config)
     return {"pub": pub, "dev": dev, "heartbeat_min": cfg["heartbeat_min"], "clock_set": set_board_clock(t, "host")}
 
@@ -81,10 +110,11 @@ def _check_board(config):
     reads them at boot: a pin used twice is refused here, not by a doorbell that will not start."""
     from doorstep.board import profiles
 
+    hw = None
     if config.get("board") is not None:
-        profiles.resolve(config["board"], config.get("layout", "3x4"))
+        hw = profiles.resolve(config["board"], config.get("layout", "3x4"))
     profiles.wifi(config)
-    profiles.production(config)
+    profiles.production(config, hw)
     profiles.ntp_host(config)
     if config.get("mqtt") is not None:
         from doorstep import mqtt
@@ -93,6 +123,7 @@ def _check_board(config):
 
 
 def add_code(storage, t, code, label, t_from=None, t_until=None):
+    _audit(storage, "add_code", t)
     book = C.CodeBook(storage)
     d = book.add(code, label, t_from, t_until)
     code = None
@@ -103,27 +134,31 @@ def add_code(storage, t, code, label, t_from=None, t_until=None):
 def add_courier(storage, t, label, secret_hex):
     from binascii import unhexlify
 
+    _audit(storage, "add_courier", t)
     d = C.CodeBook(storage).add_courier(label, unhexlify(secret_hex))
     _record(storage, {"ev": "code_added", "label": label, "courier": True}, t)
     return d
 
 
 def revoke(storage, t, label):
+    _audit(storage, "revoke", t)
     d = C.CodeBook(storage).revoke(label)
     _record(storage, {"ev": "code_revoked", "label": label}, t)
     return d
 
 
 def list_codes(storage):
+    _audit(storage, "list_codes")
     return C.CodeBook(storage).list()
 
 
 def manifest(storage):
     """Files the host may pull (records, photos, quarantine) with their sizes, and the head."""
+    _audit(storage, "manifest")
     out = {}
     for d in ("records", "photos", "quarantine"):
         out[d] = [[n, storage.size(d + "/" + n)] for n in storage.listdir(d) if not n.endswith(".tmp")]
-    out["info"] = info(storage)
+    out["info"] = _info(storage)
     return out
 
 
@@ -131,8 +166,11 @@ def mark_pulled(storage, seq, head, ledger=None):
     """The host holds the log up to seq (hash head): segments up to it may be pruned later.
 
     Refused unless head is this device's record seq: a wrong claim must not free records
-    the homeowner does not hold. ledger: the running app's (remote.py), else read here.
+    the homeowner does not hold. ledger: the running app's (remote.py), else read here
+    (over the console: recorded in production).
     """
+    if ledger is None:
+        _audit(storage, "mark_pulled")
     if not isinstance(seq, int) or isinstance(seq, bool) or (ledger or Ledger(storage)).hash_of(seq) != head:
         raise ValueError("the pulled copy does not match this device's record %s: nothing was marked as pulled" % seq)
     storage.write_json(PULLED_FILE, {"seq": seq, "hash": head})

@@ -14,7 +14,7 @@ from hashlib import sha256
 
 from doorstep import codes as C
 from doorstep import config as cfgmod
-from doorstep import keypad, prune
+from doorstep import keypad, prune, service
 from doorstep.compat import sleep_ms, ticks_diff, wait_for_ms
 from doorstep.door import Door
 from doorstep.entry import CodeEntry
@@ -26,6 +26,16 @@ from doorstep.relay import RelayGuard
 
 KEY_FILE = "key.bin"
 BOOT_FILE = "boot.json"
+
+
+UNKNOWN_POSTURE = {"hw": "unknown", "production": "unknown", "flash_enc": "unknown", "secure_boot": "unknown"}
+
+
+def posture_of(board):
+    """The board's reading of production, flash encryption and secure boot (board/posture.py);
+    a board that cannot tell says "unknown", never a guess."""
+    get = getattr(board, "posture", None)
+    return get() if get is not None else dict(UNKNOWN_POSTURE)
 
 
 class NotProvisioned(Exception):
@@ -96,7 +106,7 @@ class App:
         ms = self.uptime()
         t, tq = self.clock.now(), self.clock.quality
         self._notify(await self.rec.recovered(t, tq, ms))
-        boot = {"ev": "boot", "reason": self.board.reset_cause(), "clean": clean}
+        boot = {"ev": "boot", "reason": self.board.reset_cause(), "clean": clean, "posture": posture_of(self.board)}
         if lost:
             boot["boot_recovered"] = lost
         if cfg_err:
@@ -107,6 +117,7 @@ class App:
         except Exception as e:  # damaged codes file: record it, fail closed on codes
             boot["codes_err"] = str(e)
         self._notify(await self.rec.write(boot, t, tq, ms))
+        self._notify(await service.recorded(st, self.rec, self.boot_no, t, tq, ms))
         cfg = self.cfg
         lock = Lockout(st, self.clock.ticks_ms())
         relay = RelayGuard(cfg["relay_policy"], cfg["relay_after_s"] * 1000)

@@ -27,6 +27,13 @@ except ImportError:  # CPython
         return (a + d) & 0x3FFFFFFF
 
 
+import sys as _sys
+
+# Does this runtime run MicroPython's native code (@micropython.viper / native)? The .mpy
+# header it accepts names the native architecture: 0 (none) on the WebAssembly port; CPython
+# has no such field. The ESP32 (xtensawin) and the unix port do.
+NATIVE = (getattr(_sys.implementation, "_mpy", 0) >> 10) != 0
+
 import asyncio as _asyncio
 
 try:

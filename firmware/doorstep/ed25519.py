@@ -9,20 +9,21 @@ The device only signs; verification happens on the host (with the ``cryptography
     sign_async(seed, msg, ...)    the same, awaiting sleep_ms(0) between small steps
     sign_steps(seed, msg, ...)    the generator both are built on; its return value is the signature
 
-How it computes (the parts that matter for speed and RAM on an ESP32):
+How it computes (what matters for speed and RAM on an ESP32; `make bench` has the figures):
 
-* Field elements are Python ints reduced with ``% p`` after each product (measured faster on
-  MicroPython than shift-and-add reduction), sums are left unreduced until the next product.
-  Squarings are pow(x, 2, p): as fast as x * x % p under MicroPython and, being done in place,
-  they leave about a third of the garbage (64 bytes against 176).
-* Points are in extended coordinates (X:Y:Z:T) with x = X/Z, y = Y/Z, x*y = T/Z; a doubling
-  costs 7-8 field multiplications, an addition of a table point 7.
-* Fixed-base multiplication uses signed 4-bit windows: 252 doublings and 64 additions for any
-  scalar, the same sequence whatever its bits (no branch on a zero bit). The table is just
-  1*B .. 8*B in affine (y+x, y-x, 2*d*x*y) form: 24 ints, about 1 KB, built on first use.
-* Inversion is Fermat's z^(p-2) by a fixed chain of 254 squarings and 11 multiplications,
-  the runs of squarings done by pow(x, 2^n, p) (in place inside MicroPython, so nearly no
-  garbage); a bit faster than one pow(z, p-2, p), and it can yield part way.
+* Field elements are Python ints reduced with ``% p`` after each product; sums are left
+  unreduced until the next product. On MicroPython the reduction is most of a product's cost,
+  so the work is counted in products.
+* Points are in extended coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, x*y = T/Z. A doubling costs
+  8 products, adding a table point 7, or 6 when a doubling follows (its T is not needed).
+* k*B uses two signed combs of 5 teeth, 26 bits apart: 25 doublings and 52 additions for any
+  scalar (538 products; the old 4-bit window needed 252 doublings and 64 additions, ~2,300).
+  Every digit is +1 or -1 (k made odd by adding L, which does not change k*B), so each column
+  adds one point per comb, always: the same sequence whatever the scalar. The tables are the
+  16 sums B4 +- B0 +- B1 +- B2 +- B3 per comb, Br = 2^(26 r) B, in affine (y+x, y-x, 2dxy,
+  -2dxy) form: 32 points, ~7 KB of heap, made on first use (at boot, by public_key_async).
+* Inversion is Fermat's z^(p-2) by a fixed chain whose runs of squarings are pow(x, 2^n, p),
+  done inside the int code with next to no garbage; it yields part way.
 * The expanded secret (scalar, nonce prefix, public key) of the last seed is kept, so signing
   with the same seed again costs one base-point multiplication, not two.
 
@@ -42,43 +43,34 @@ _D2 = 16295367250680780974490674513165176452449235426866156013048779062215315747
 _BX = 15112221349535400772501151409588531511454012693041857206046113283949847762202
 _BY = 46316835694926478169428394003475163141307993866256225615783033603165251855960
 
-_table = None  # (0*B .. 8*B) as (y+x, y-x, 2*d*x*y), made by _table_steps on first use
+_TEETH = 5  # per comb; two combs
+_GAP = 26  # bits between teeth: 2 * 5 * 26 = 260 >= the 254 bits of an odd scalar < 2L
+_COLUMNS_PER_STEP = 2  # comb columns between two yields of the step generators
+
+_table = None  # 2 x 16 comb points as (y+x, y-x, 2dxy, p-2dxy), made by _table_steps on first use
 _key = None  # (seed, scalar a mod L, nonce prefix, public key) of the last seed expanded
 
 
 def _dbl(X, Y, Z):
-    """2*(X:Y:Z) without its T (RFC 8032 section 5.1.4 doubling); for a doubling followed by another."""
+    """2*(X:Y:Z:T) (RFC 8032 section 5.1.4 doubling), T included: an addition follows."""
     P = _P
-    A = pow(X, 2, P)
-    B = pow(Y, 2, P)
-    C = pow(Z, 2, P) << 1
+    A = X * X % P
+    B = Y * Y % P
+    C = Z * Z % P << 1
     H = A + B
-    E = H - pow(X + Y, 2, P)
-    G = A - B
-    F = C + G
-    return E * F % P, G * H % P, F * G % P
-
-
-def _dbl_t(X, Y, Z):
-    """2*(X:Y:Z) with T, for a doubling followed by an addition."""
-    P = _P
-    A = pow(X, 2, P)
-    B = pow(Y, 2, P)
-    C = pow(Z, 2, P) << 1
-    H = A + B
-    E = H - pow(X + Y, 2, P)
+    E = H - (X + Y) * (X + Y) % P
     G = A - B
     F = C + G
     return E * F % P, G * H % P, F * G % P, E * H % P
 
 
-def _madd(X, Y, Z, T, ypx, ymx, t2d):
-    """(X:Y:Z:T) + the affine point given as (y+x, y-x, 2*d*x*y); complete for all inputs."""
+def _add(X, Y, Z, T, X2, Y2, Z2, T2):
+    """(X:Y:Z:T) + (X2:Y2:Z2:T2), complete for all inputs (only used to build the table)."""
     P = _P
-    A = (Y - X) * ymx % P
-    B = (Y + X) * ypx % P
-    C = T * t2d % P
-    D = Z << 1
+    A = (Y - X) * (Y2 - X2) % P
+    B = (Y + X) * (Y2 + X2) % P
+    C = T * _D2 % P * T2 % P
+    D = Z * Z2 % P << 1
     E = B - A
     F = D - C
     G = D + C
@@ -87,7 +79,7 @@ def _madd(X, Y, Z, T, ypx, ymx, t2d):
 
 
 def _sqn(x, n):
-    """x^(2^n) mod p: n squarings. pow() does them in place, twice as fast and with no garbage."""
+    """x^(2^n) mod p: n squarings. pow() does them in place, with next to no garbage."""
     return pow(x, 1 << n, _P)
 
 
@@ -122,66 +114,135 @@ def _inv_steps(z):
     return _sqn(x, 5) * z11 % P  # z^(2^255 - 32 + 11)
 
 
+def _compact(x):
+    """x as an int of exactly its size (a product's remainder keeps twice the digits it needs)."""
+    return int.from_bytes(x.to_bytes(32, "little"), "little")
+
+
 def _table_steps():
-    """Generator returning the table of j*B, j = 0..8, as (y+x, y-x, 2*d*x*y); made once."""
+    """Generator returning the comb tables (made once): in table c, entry m (bits m0..m3) is the
+    affine point B(5c+4) + sum((2*mi - 1) * B(5c+i)), Br = 2^(26 r) * B, as (y+x, y-x, 2dxy,
+    p - 2dxy): 32 points."""
     global _table
     if _table is not None:
         return _table
     P = _P
-    bx, by = _BX, _BY
-    b = ((by + bx) % P, (by - bx) % P, bx * by % P * _D2 % P)
-    pts = [(bx, by, 1, bx * by % P)]
-    for _ in range(7):
-        X, Y, Z, T = pts[-1]
-        pts.append(_madd(X, Y, Z, T, b[0], b[1], b[2]))
-        yield
-    # One inversion for all eight Z (Montgomery's trick): prefix products, then walk back.
-    pre = [1] * 8
+    # B0..B9 and the doubles of those that are not a comb's top tooth
+    pt = (_BX, _BY, 1, _BX * _BY % P)
+    b = [pt]
+    twice = []
+    for r in range(2 * _TEETH):
+        for j in range(_GAP):
+            pt = _dbl(pt[0], pt[1], pt[2])
+            if j == 0 and r % _TEETH != _TEETH - 1:
+                twice.append(pt)
+            if j % 13 == 12:
+                yield
+        b.append(pt)
+    pts = []
+    for c in range(2):
+        # entry 0 = B4 - B0 - B1 - B2 - B3 (+5c); entry m + 2^i = entry m + 2*Bi (m < 2^i)
+        first = len(pts)
+        pts.append(b[5 * c + 4])
+        for i in range(4):
+            X, Y, Z, T = pts[first]
+            X2, Y2, Z2, T2 = b[5 * c + i]
+            pts[first] = _add(X, Y, Z, T, P - X2, Y2, Z2, P - T2)
+        for i in range(4):
+            X2, Y2, Z2, T2 = twice[4 * c + i]
+            for m in range(1 << i):
+                X, Y, Z, T = pts[first + m]
+                pts.append(_add(X, Y, Z, T, X2, Y2, Z2, T2))
+            yield
+    # One inversion for all 32 Z (Montgomery's trick): prefix products, then walk back.
+    n = len(pts)
+    pre = [1] * n
     acc = 1
-    for i in range(8):
+    for i in range(n):
         pre[i] = acc
         acc = acc * pts[i][2] % P
     inv = yield from _inv_steps(acc)
-    tab = [None] * 9
-    tab[0] = (1, 1, 0)  # the neutral point (0, 1)
-    for i in range(7, -1, -1):
+    tab = [None] * n
+    for i in range(n - 1, -1, -1):
         X, Y, Z, _ = pts[i]
         zi = inv * pre[i] % P
         inv = inv * Z % P
         x = X * zi % P
         y = Y * zi % P
-        tab[i + 1] = ((y + x) % P, (y - x) % P, x * y % P * _D2 % P)
+        t = x * y % P * _D2 % P
+        tab[i] = (_compact((y + x) % P), _compact((y - x) % P), _compact(t), _compact(P - t))
+        if i % 8 == 0:
+            yield
     _table = tuple(tab)
     return _table
 
 
+def _comb_bits(k):
+    """For 0 <= k < L: the bits b of the comb's +-1 digits, little-endian bytes.
+
+    k is made odd (k + L has the same k*B); then k = sum(s_p 2^p, p < 260) with every digit
+    s_p = 2*b_p - 1 in {-1, +1}, for b = (k + 2^260 - 1) / 2."""
+    k += _L * (1 - (k & 1))
+    return ((k + (1 << 260) - 1) >> 1).to_bytes(33, "little")
+
+
+def _entry(b, p):
+    """(table index, negate?) of the comb column whose lowest digit is bit p of b: the digits
+    at p, p+26, ..., p+104; the top one gives the sign, the others the entry (complemented
+    when the column's sum is negative)."""
+    v = (b[p >> 3] >> (p & 7)) & 1
+    p += _GAP
+    v |= ((b[p >> 3] >> (p & 7)) & 1) << 1
+    p += _GAP
+    v |= ((b[p >> 3] >> (p & 7)) & 1) << 2
+    p += _GAP
+    v |= ((b[p >> 3] >> (p & 7)) & 1) << 3
+    p += _GAP
+    n = 1 - ((b[p >> 3] >> (p & 7)) & 1)
+    return v ^ (15 * n), n
+
+
 def _mul_base_steps(k):
-    """Generator returning k*B as (X, Y, Z), for 0 <= k < 2^253; yields after every 4 doublings + 1 addition."""
+    """Generator returning k*B as (X, Y, Z) for 0 <= k < L; yields every few columns."""
     tab = yield from _table_steps()
     P = _P
-    kb = k.to_bytes(32, "little")
-    # Signed base-16 digits in -8..7, least significant first; k < 2^253 leaves no final carry.
-    e = [0] * 64
-    c = 0
-    for i in range(64):
-        v = ((kb[i >> 1] >> ((i & 1) << 2)) & 15) + c
-        c = (v + 8) >> 4
-        e[i] = v - (c << 4)
+    b = _comb_bits(k)
     X, Y, Z, T = 0, 1, 1, 0
-    for i in range(63, -1, -1):
-        if i != 63:
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z, T = _dbl_t(X, Y, Z)
-        v = e[i]
-        if v >= 0:
-            ypx, ymx, t2d = tab[v]
-        else:  # -(x, y) = (-x, y): swap y+x and y-x, negate x*y
-            ymx, ypx, t2d = tab[-v]
-            t2d = P - t2d
-        X, Y, Z, T = _madd(X, Y, Z, T, ypx, ymx, t2d)
-        yield
+    for j in range(_GAP - 1, -1, -1):
+        if j < _GAP - 1:
+            X, Y, Z, T = _dbl(X, Y, Z)
+        # -(x, y) = (-x, y): a negative point swaps y+x with y-x and takes -2dxy.
+        # First comb: mixed addition with T (the second addition needs it) ...
+        i, n = _entry(b, j)
+        pt = tab[i]
+        A = (Y - X) * pt[1 - n] % P
+        B = (Y + X) * pt[n] % P
+        C = T * pt[2 + n] % P
+        D = Z << 1
+        E = B - A
+        F = D - C
+        G = D + C
+        H = B + A
+        X = E * F % P
+        Y = G * H % P
+        Z = F * G % P
+        T = E * H % P
+        # ... second comb (rows 5-9, table entries 16-31): without T, a doubling follows
+        i, n = _entry(b, j + 5 * _GAP)
+        pt = tab[16 + i]
+        A = (Y - X) * pt[1 - n] % P
+        B = (Y + X) * pt[n] % P
+        C = T * pt[2 + n] % P
+        D = Z << 1
+        E = B - A
+        F = D - C
+        G = D + C
+        H = B + A
+        X = E * F % P
+        Y = G * H % P
+        Z = F * G % P
+        if j % _COLUMNS_PER_STEP == 0:
+            yield
     return X, Y, Z
 
 
@@ -205,7 +266,7 @@ def _expand_steps(seed):
     h = yield from sha512(seed).digest_steps()
     a = int.from_bytes(h[:32], "little")
     a = (a & ((1 << 254) - 8)) | (1 << 254)  # clear the low 3 bits and bit 255, set bit 254
-    a %= _L  # a*B only depends on a mod L, and the window code wants k < 2^253
+    a %= _L  # a*B only depends on a mod L, and the comb wants k < L
     X, Y, Z = yield from _mul_base_steps(a)
     pub = yield from _encode_steps(X, Y, Z)
     k = (seed, a, h[32:], pub)
@@ -254,6 +315,7 @@ def sign_steps(seed32, msg, pub=None):
     _, a, prefix, A = yield from _expand_steps(seed32)
     if pub is not None and not compare_digest(bytes(pub), A):
         raise ValueError("pub is not the public key of this seed")
+    yield
     h = sha512(prefix)
     yield from h.update_steps(msg)
     r = int.from_bytes((yield from h.digest_steps()), "little") % _L

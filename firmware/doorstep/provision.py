@@ -9,7 +9,7 @@ from binascii import hexlify
 from hashlib import sha256
 
 from doorstep import ed25519
-from doorstep.app import BOOT_FILE, KEY_FILE
+from doorstep.app import BOOT_FILE, KEY_FILE, UNKNOWN_POSTURE
 from doorstep.codes import SECRET_FILE
 from doorstep.ledger import Ledger
 from doorstep.records import Recorder, device_id
@@ -65,13 +65,14 @@ async def public_info_async(storage):
     return hexlify(pub).decode(), device_id(pub)
 
 
-def provision(storage, rng, t, tq, fw, admin_key=None):
+def provision(storage, rng, t, tq, fw, admin_key=None, posture=None):
     """Make the key and secret if missing and write the genesis record. Idempotent.
 
     t, tq: the time to stamp genesis with (the host's UTC clock at provisioning: "host").
     admin_key: 32 bytes from the provisioning PC for remote administration (seal.py); it
     replaces any earlier one, and the command counter starts again, so a lost PC is
-    replaced by provisioning again over the cable."""
+    replaced by provisioning again over the cable. posture: the board's reading for genesis
+    (doorstep.board.posture; "unknown" when not given)."""
     if not storage.exists(KEY_FILE):
         seed = rng(32)
         if not isinstance(seed, bytes) or len(seed) != 32:
@@ -93,7 +94,7 @@ def provision(storage, rng, t, tq, fw, admin_key=None):
         if not storage.exists(BOOT_FILE):
             storage.write_json(BOOT_FILE, {"boot": 0, "clean": True})
         rec = Recorder(storage, ledger, seed, pub, 0)
-        rec.write_now({"ev": "genesis", "pub": hexlify(pub).decode(), "fw": fw}, t, tq, 0)
+        rec.write_now({"ev": "genesis", "pub": hexlify(pub).decode(), "fw": fw, "posture": posture or UNKNOWN_POSTURE}, t, tq, 0)
     return hexlify(pub).decode(), device_id(pub)
 
 

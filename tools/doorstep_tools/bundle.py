@@ -41,7 +41,7 @@ What is in here
   photos/            the photos of the records in the period (each named by its record's seq)
   pub.hex, pub.pem   the doorbell's public key (hex, and PEM for OpenSSL)
   verify_bundle.py   the program that re-checks everything (needs Python 3 + cryptography),
-                     with verify_chain.py, verify_format.py, verify_tsa.py, verify_sigs.py
+                     with verify_chain.py, verify_format.py, verify_posture.py, verify_tsa.py, verify_sigs.py
   bundle.json        the period of the report (UTC Unix seconds)
 {extra}
 First compare the public key above with the one the homeowner noted when the doorbell was

@@ -8,7 +8,7 @@
 FOLDER: an unzipped evidence bundle or a folder `doorstep pull` keeps (default: this file's
 folder). Needs Python 3 and `cryptography`; the timestamp tokens also need `rfc3161-client`
 (without it they are reported as NOT checked). This file with verify_chain.py, verify_format.py,
-verify_sigs.py and verify_tsa.py beside it is the one Doorstep verifier: `doorstep verify` runs the same code.
+verify_posture.py, verify_sigs.py and verify_tsa.py beside it is the one Doorstep verifier: `doorstep verify` runs the same code.
 It checks:
   - the key: the one given with --fingerprint (as `doorstep provision` printed it) or --key;
     a key the folder brings itself (pub.hex, the genesis record) is used, and said to be unconfirmed;
@@ -18,6 +18,8 @@ It checks:
     reordered; a log starts at 0 unless a signed records_pruned record says why not), boot and
     time order, and that no signed MQTT checkpoint stands in the log as a record;
   - each photo against the SHA-256 and size in its record;
+  - the doorbell's posture as its genesis and boot records state it (production, flash
+    encryption, secure boot, hardware; "sim" for the simulator);
   - that the log still reaches head.json, a checkpoint and each timestamp token, and each token
     against the TSA's CA certificate: "the log up to seq N existed at time T".
 Records cut from the end after the last head, checkpoint or timestamp leave no trace: it says so.
@@ -36,7 +38,7 @@ else:  # run as verify_bundle.py, its modules beside it
     from verify_chain import verify
     from verify_format import ERROR, NOTICE, UNCHECKED, canonical, checkpoint_problem, device_id, is_hex, parse, segment_lines
 
-MODULES = ("verify_chain.py", "verify_format.py", "verify_sigs.py", "verify_tsa.py")  # what a bundle ships beside this file
+MODULES = ("verify_chain.py", "verify_format.py", "verify_posture.py", "verify_sigs.py", "verify_tsa.py")  # what a bundle ships beside this file
 
 
 class SetupError(Exception):

@@ -102,7 +102,7 @@ class Mpremote:
                 why = port_problem(self.device)
                 raise DeployError("cannot reach a board at %s: %s" % (
                     self.device, why or "it did not answer (is another program using the port, or is the "
-                                        "firmware in production lock-down? Hold '#' while powering it on)"))
+                                        "firmware in production lock-down? Hold the service button inside the case while powering it on)"))
             e = DeployError("the board at %s reported: %s" % (self.device, last.replace("mpremote: ", "")))
             e.detail = last.replace("mpremote: ", "")
             raise e
@@ -110,6 +110,38 @@ class Mpremote:
 
 
 # What goes on the board
+
+NATIVE_ARCH = {"xtensawin": 10}  # sys.implementation._mpy >> 10 on boards that run that code
+
+def runs_native(board):
+    """Can the board run the firmware's @micropython.viper code as deployed?"""
+    if board["compiled"]:
+        return board["arch"] == NATIVE_ARCH.get(MARCH)
+    return board["arch"] != 0
+
+
+# Firmware modules a board needs only in some cases: path -> (does this board need it?, why not).
+# board: what probe() found ("sha1": hashlib has sha1, "arch": the native code it runs, 0 = none)
+# plus "compiled": deployed as .mpy for MARCH (else as source, compiled on the board itself).
+OPTIONAL = {
+    "doorstep/sha1.py": (lambda b: not b["sha1"], "the board's hashlib has sha1"),
+    "doorstep/sha512_portable.py": (lambda b: not runs_native(b), "the board runs the native engine, sha512_viper"),
+    "doorstep/sha512_viper.py": (runs_native, "the board has no native code emitter for it"),
+}
+
+
+# An ESP32 (or ESP32-S3) with MicroPython 1.27, deployed with --mpy: what `make bench` counts.
+ESP32 = {"compiled": True, "arch": NATIVE_ARCH[MARCH], "sha1": True}
+
+
+def needed(rel, board):
+    """(True, None), or (False, why the board does not need firmware file rel, .py or .mpy)."""
+    if rel.endswith(".mpy"):
+        rel = rel[:-4] + ".py"
+    need, why = OPTIONAL.get(rel, (None, None))
+    if need is None or need(board):
+        return True, None
+    return False, why
 
 
 def firmware_files(src):
@@ -185,7 +217,8 @@ for _n in %r:
         __import__(_n)
     except ImportError:
         _m.append(_n)
-print(%r + json.dumps({"mpy": getattr(sys.implementation, "_mpy", 0) & 0xFF, "missing": _m,
+_v = getattr(sys.implementation, "_mpy", 0)
+print(%r + json.dumps({"mpy": _v & 0xFF, "arch": _v >> 10, "sha1": hasattr(hashlib, "sha1"), "missing": _m,
     "dirs": dict((d, _f(d)) for d in %r), "hashes": dict((p, _h(p)) for p in %r)}))
 """
 
@@ -236,6 +269,15 @@ def deploy(device, src=None, mpy=False, index=None, mip=True, reset=False, out=p
         if mpy and info["mpy"] != 6:
             raise DeployError("the board's MicroPython loads .mpy version %s, and mpy-cross 1.27 makes version 6. "
                               "Deploy without --mpy, or install MicroPython 1.22 or later on the board." % info["mpy"])
+        board = {"compiled": mpy, "arch": info.get("arch", 0), "sha1": info.get("sha1", False)}
+        kept = []
+        for f in files:
+            keep, why = needed(f[0], board)
+            if keep:
+                kept.append(f)
+            else:
+                out("  not deploying %s: %s" % (f[0], why))
+        files = kept
         total = sum(f[2] for f in files)
         out("Deploying %d files (%s%s) to %s" % (len(files), _kb(total), ", compiled to .mpy" if mpy else "", device))
         deployed = set(rel for rel, _, _ in files)

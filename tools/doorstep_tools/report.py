@@ -15,7 +15,9 @@ import sys
 import time
 from collections import Counter
 
+from doorstep_tools.report_claim import claim_section
 from doorstep_tools.report_html import render
+from doorstep_tools.report_limits import limits
 from doorstep_tools.report_text import is_time, statements
 from doorstep_tools.timefmt import parse_utc
 from doorstep_tools.verify import ERROR, verify
@@ -291,16 +293,23 @@ def number_photos(root, rows, pruned=()):
             row.photo_problem = "no photo: %s" % (rec.get("photo_err") or "the camera gave none")
 
 
-def build(root, frm=None, to=None, key=None, heartbeat_min=None):
-    """(html, facts) for the log in root and the period given as text."""
+def build(root, frm=None, to=None, key=None, heartbeat_min=None, claim=None, window_min=15):
+    """(html, facts) for the log in root and the period given as text. claim: the carrier's
+    claimed delivery time (text), answered first, with what happened within window_min."""
     start, end = parse_period(frm, to)
+    at = _parse_time("--claim", claim) if claim else None
+    if at is not None and not (frm or to):
+        start, end = at - at % DAY, at - at % DAY + DAY - 1  # the claim's day
+    if not isinstance(window_min, int) or not 1 <= window_min <= 24 * 60:
+        raise ReportError("--window must be a whole number of minutes from 1 to 1440, not %r" % (window_min,))
     check_folder(root)
     pub = load_key(root, key)
     f = gather(root, start, end, pub=pub, head=load_head(root), heartbeat_min=heartbeat_min)
     if not f.result.records:
         raise ReportError("%s/records holds no readable record. Pull the log again with `doorstep pull`." % root)
     lead, items = statements(f)
-    return render(f, lead, items), f
+    claimed = claim_section(f, at, window_min * 60) if at is not None else None
+    return render(f, lead, items, limits(f), claimed), f
 
 
 # ---------------------------------------------------------------------------
@@ -309,7 +318,7 @@ def build(root, frm=None, to=None, key=None, heartbeat_min=None):
 
 def cmd_report(args):
     try:
-        page, facts = build(args.dir, args.from_, args.to, args.key, args.heartbeat_min)
+        page, facts = build(args.dir, args.from_, args.to, args.key, args.heartbeat_min, args.claim, args.window)
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(page)
         if args.bundle:
@@ -346,4 +355,6 @@ def add_parser(sub):
     p.add_argument("--bundle", metavar="FILE.zip", help="also write a zip with the records, photos, public key, report and instructions to re-verify it independently")
     p.add_argument("--key", help="file with the pinned public key (hex) or device profile (default: DIR/device.json)")
     p.add_argument("--heartbeat-min", type=int, help="the device's heartbeat period in minutes (default: measured from the log)")
+    p.add_argument("--claim", metavar="T", help="the carrier's claimed delivery time, UTC: the report answers for it first (default period: that day)")
+    p.add_argument("--window", type=int, default=15, metavar="MIN", help="with --claim: events and photos within this many minutes of it (default 15)")
     p.set_defaults(func=cmd_report)

@@ -23,12 +23,17 @@ table{border-collapse:collapse;width:100%;font-size:.92em} th,td{border-bottom:1
 tr.failed{background:#fde2e1} td.st-ok{color:#275} td.st-bad{color:#c00;font-weight:600}
 img{max-width:320px;display:block} figure{margin:0} figcaption{font-size:.85em;color:#444}
 code{font-size:.9em} .small{font-size:.85em;color:#444}
+#limits-box{background:#fff4d6;border:2px solid #b8860b;border-radius:6px;padding:.2em 1em;margin:1em 0}
+#claim-box{background:#e8f0fe;border:2px solid #36c;border-radius:6px;padding:.2em 1em;margin:1em 0}
 @media print{img{max-width:240px}}
 </style></head><body>
 <h1>Doorstep evidence report</h1>
 <p class="sub">Device <b>$dev</b> &middot; $period &middot; <b>All times are UTC</b> (Coordinated Universal Time)</p>
 $banner
+$claim
 <p class="lead" id="lead">$lead</p>
+<div id="limits-box"><h2 id="limits-title">What this shows and what it does not</h2>
+<ul id="limits">$limits</ul></div>
 <h2>What the records show</h2>
 <ul id="statements">$statements</ul>
 <h2>Verification</h2>
@@ -46,7 +51,7 @@ Heartbeat period: $period_min ($period_source). A silence longer than $limit cou
 """)
 
 
-def render(f, lead, items):
+def render(f, lead, items, limit_items=(), claimed=None):
     e = html.escape
     res = f.result
     if res.errors:
@@ -63,7 +68,13 @@ def render(f, lead, items):
     pub = f.pub.hex() if f.pub else "unknown"
     period = period_words(f.start, f.end) if f.start is not None and f.end is not None else "whole log"
     untimed_note = 'Records marked "clock not set" were written before the doorbell knew the time; they show the boot number and time since that start.' if any(r.t is None for r in f.rows) else ""
+    claim = ""
+    if claimed is not None:
+        claim = '<div id="claim-box"><h2>At the claimed delivery time</h2><p class="lead" id="claim-lead">%s</p><ul id="claim">%s</ul></div>' % (
+            e(claimed[0]), "\n".join('<li class="%s">%s</li>' % (k, e(x)) for k, x in claimed[1]))
     return PAGE.substitute(
+        claim=claim,
+        limits="\n".join('<li class="%s">%s</li>' % (k, e(x)) for k, x in limit_items),
         title=e("%s, %s" % (device_id(f.pub) if f.pub else "?", period)),
         dev=e(device_id(f.pub) if f.pub else "unknown"),
         period=e(period[0].upper() + period[1:]),

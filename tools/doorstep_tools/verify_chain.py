@@ -12,12 +12,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 if __package__:
     from doorstep_tools import verify_tsa
+    from doorstep_tools.verify_posture import Posture
     from doorstep_tools.verify_sigs import Signatures
     from doorstep_tools.verify_format import (CHECKPOINT_FIELDS, ERROR, MAX_LINE, NOTICE, WARNING, ZERO, Result, canonical,
                                               device_id, file_digest, is_hex, parse, segment_lines, shape_problem, signed_bytes, utc,
                                               whole)
 else:  # in a bundle, beside verify_bundle.py
     import verify_tsa
+    from verify_posture import Posture
     from verify_sigs import Signatures
     from verify_format import (CHECKPOINT_FIELDS, ERROR, MAX_LINE, NOTICE, WARNING, ZERO, Result, canonical, device_id,
                                file_digest, is_hex, parse, segment_lines, shape_problem, signed_bytes, utc, whole)
@@ -42,6 +44,7 @@ class LogCheck:
         self.first = None  # (seq, prev) of the first record
         self.pruned, self.pruned_photos, self.missing = [], set(), {}
         self.said_no_key = False
+        self.posture = res.posture = Posture()
         self.sigs = Signatures(res.add)
         self.add = self.sigs.add  # findings wait here while signatures before them are being checked
 
@@ -116,6 +119,7 @@ class LogCheck:
             self.sigs.check(self.key, self.pub, seq, where, bytes.fromhex(rec["sig"]), msg or b"",
                             "the signature does not verify: the record was altered or not made by this device")
         self.order(rec, where)
+        self.posture.see(rec, self.add, where)
         if rec.get("photo"):
             self.photo(rec, where)
         if ev == "photo_pruned":
@@ -193,6 +197,7 @@ class LogCheck:
             return res.add(ERROR, None, "no records found under %s" % os.path.join(self.root, "records"))
         self.check_start()
         res.reach = self.check_refs(refs, tokens)
+        self.posture.report(res.add)
 
     def check_start(self):
         """A log that does not start at 0 is explained by signed records_pruned records, or it lost its start."""

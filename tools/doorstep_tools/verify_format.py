@@ -77,6 +77,7 @@ class Result:
         self.head = None  # (seq, hash) of the last record
         self.reach = None  # the highest seq a head, checkpoint or timestamp confirmed
         self.pub, self.key_source, self.key_confirmed = None, None, False
+        self.posture = None  # verify_posture.Posture: what the genesis and boot records say of the device
         self.tsa_ca = None  # (path, description, given by the user?) of the CA the tokens were checked against
         self.photos = self.photos_left_out = self.dropped = 0
         self.n = {ERROR: 0, UNCHECKED: 0, WARNING: 0, NOTICE: 0}

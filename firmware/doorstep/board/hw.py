@@ -8,12 +8,13 @@ asyncio tasks from tasks().
 """
 
 import gc
+import os
 
 import esp32
 import machine
 import network
 
-from doorstep.board import cam, clock, feedback, inputs, matrix, mic, net, profiles
+from doorstep.board import cam, clock, feedback, inputs, matrix, mic, net, posture, profiles
 
 _CAUSES = (
     ("PWRON_RESET", "power_on"),
@@ -51,6 +52,9 @@ class Board:
         self.ntp = None
         self.keep = []  # objects that must stay alive (see build: the LEDC reservation)
         self.set_time = clock.set  # main.py points this at App.set_time
+        self.production = False  # config.json's flag, for the posture
+        uname = getattr(os, "uname", None)
+        self.mcu = uname().machine if uname else None  # "... with ESP32S3": the chip really running
 
     # The door loop's calls: each returns at once.
     def read_matrix(self):
@@ -71,6 +75,10 @@ class Board:
 
     def reset_cause(self):
         return reset_cause()
+
+    def posture(self):
+        """Production, flash encryption, secure boot and chip, read now (board/posture.py)."""
+        return posture.read(self.production, self.mcu, getattr(machine, "mem32", None), esp32.Partition.find)
 
     def start_watchdog(self, timeout_ms):
         """From here on the door loop must call feed_watchdog() or the chip resets."""
@@ -179,6 +187,7 @@ def build(cfg, hw=None, keypad=None, log=print):
 
     board = Board(keypad, clock.RtcClock(machine.RTC()), camera, fb, bell, intercom, microphone)
     board.keep = keep
+    board.production = profiles.production(cfg)
     if creds is not None:  # no network configured: the radio is never even started
         ap = network.WLAN(network.AP_IF)
         board.wifi = net.Wifi(network.WLAN(network.STA_IF), creds[0], creds[1], ap)

@@ -55,3 +55,25 @@ class PressOnce:
         fire = self._armed
         self._armed = False
         return fire
+
+
+SAFE_HOLD_MS = 5000  # the service button held this long at power-on: safe mode
+
+
+def service_start(read, sleep_ms, hold_ms=SAFE_HOLD_MS, step_ms=100):
+    """How the service button inside the case (to GND, pulled up) was held at power-on: None
+    (not pressed), "service" (let go within hold_ms) or "safe" (held throughout).
+
+    Only boot.py calls this: it sleeps, and only while the button is down."""
+    for i in range(4):  # down through four readings 15 ms apart: no bounce, no noise
+        if i:
+            sleep_ms(15)
+        if read():
+            return None
+    held = 0
+    while held < hold_ms:
+        sleep_ms(step_ms)
+        held += step_ms
+        if read():
+            return "service"
+    return "safe"

@@ -242,11 +242,18 @@ def _camera(c):
     return out
 
 
-def production(cfg):
-    """The `production` flag of config.json (default false); anything but true/false is refused."""
+def production(cfg, hw=None):
+    """The `production` flag of config.json (default false); anything but true/false is refused.
+
+    hw: the resolved board. Production locks the console, so it needs the service button inside
+    the case (board.pins.service), the only way back to the console short of erasing the chip."""
     v = cfg.get("production", False) if isinstance(cfg, dict) else False
     if not _bool(v):
         raise ConfigError("production must be true or false, not %r" % (v,))
+    if v is True and hw is not None and hw.get("service") is None:
+        raise ConfigError("production needs a service button inside the case: set board.pins.service to its GPIO"
+                          " (docs/hardware.md); without one the console could only be reached again by erasing the chip,"
+                          " which loses the key")
     return v is True
 
 

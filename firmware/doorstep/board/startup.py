@@ -1,10 +1,12 @@
 """What boot.py and main.py do, kept here so it runs on the host with fake hardware.
 
-boot() decides how this start goes, from config.json and the keys held at power-on:
+boot() decides how this start goes, from config.json and the service button inside the case
+(board.pins.service; never a key on the outdoor keypad) held at power-on:
 
-* "safe"    -- '*' held: the door app is not started and the REPL stays open, for repairs.
-* "service" -- '#' held (or the profile's service pin): the door runs and the console stays
-               open even in production, so `doorstep pull/codes` can reach the device.
+* "service" -- the button pressed, let go within 5 s: the door runs and the console stays open
+               even in production, so `doorstep pull/codes` can reach the device.
+* "safe"    -- the button held 5 s or more: the door app is not started and the REPL stays
+               open, for repairs.
 * "run"     -- normal start. With "production": true in config.json the console is locked:
                Ctrl-C no longer stops the app, and the app never returns to the prompt.
 * "setup"   -- the board section of config.json was refused; the message names the pin.
@@ -12,6 +14,10 @@ boot() decides how this start goes, from config.json and the keys held at power-
 A config.json that cannot be read at all (cut short, garbled) does not stop the door: it
 starts on the last configuration that booted (config.good.json, see config.py), and the app
 records config_err and runs its door rules on the defaults, as the simulator does.
+
+A service or safe start is marked on flash before the console opens, and the next start that
+runs the door signs a `service` record for it (doorstep/service.py). Ctrl-C is off from the
+first line of boot() until the mode is known: once boot.py runs, a locked console has no window.
 
 main() runs the door: Storage('/'), the board from the configuration, the public key
 (doorstep.provision.public_info), then doorstep.app.App under asyncio, with the MQTT
@@ -30,16 +36,14 @@ from doorstep import config as cfgmod
 from doorstep.board import profiles
 from doorstep.storage import Storage
 
-SAFE_KEY = "*"
-SERVICE_KEY = "#"
 HEALTHY_S = 600  # a run this long clears the crash count
 CRASH_PAUSE_S = (30, 3600)  # pause before the watchdog restart: first, longest
 
 # Shared by boot.py and main.py (the module stays imported between the two).
 state = {"mode": None, "problem": None, "production": False, "cfg": None, "hw": None, "keypad": None}  # type: dict
 
-SAFE_MSG = ("doorstep: SAFE MODE ('*' held at power-on). The door is NOT running; the REPL stays open"
-            " for repairs. Press reset without holding '*' to start the door.")
+SAFE_MSG = ("doorstep: SAFE MODE (the service button held at power-on). The door is NOT running; the REPL"
+            " stays open for repairs, and the next start records this session. Press reset to start the door.")
 NO_UMQTT_MSG = ("doorstep: MQTT is set up in config.json, but this device lacks the umqtt.simple library,"
                 " so the door runs without MQTT (records are still kept on the device). Connect it to"
                 " your PC, run `mpremote mip install umqtt.simple` (or `doorstep deploy`), then press reset.")
@@ -51,25 +55,18 @@ def _say(msg):
     print(msg)
 
 
-def held_keys(keypad, layout, reads=4, gap_ms=15, sleep_ms=None):
-    """Keys held down through `reads` readings (the only place that may sleep: at boot)."""
-    sleep_ms = sleep_ms or getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
-    ncols = len(layout[0])
-    seen = None
-    for i in range(reads):
-        if i:
-            sleep_ms(gap_ms)
-        try:
-            v = keypad.read()
-        except OSError:
-            return ""
-        seen = v if seen is None else seen & v
-    out = ""
-    for r, row in enumerate(layout):
-        for c, ch in enumerate(row):
-            if seen and seen >> (r * ncols + c) & 1:
-                out += ch
-    return out
+def _sleep_ms(ms):
+    (getattr(time, "sleep_ms", None) or (lambda n: time.sleep(n / 1000)))(ms)
+
+
+def _kbd_intr(on):
+    """Ctrl-C as an interrupt on (True) or off (False); nothing to do off the device."""
+    try:
+        import micropython
+
+        micropython.kbd_intr(3 if on else -1)
+    except (ImportError, AttributeError):
+        pass
 
 
 def lock_down():
@@ -94,9 +91,10 @@ def lock_down():
                 pass
 
 
-def boot(storage=None, keypad=None, lock=lock_down):
+def boot(storage=None, keypad=None, lock=lock_down, sleep_ms=_sleep_ms, intr=_kbd_intr):
     """boot.py: choose the mode (see the module docstring). Returns it."""
     state["mode"] = None
+    intr(False)
     storage = storage or Storage("/")
     try:
         raw, err = cfgmod.read_raw(storage)
@@ -105,7 +103,7 @@ def boot(storage=None, keypad=None, lock=lock_down):
                  " defaults). Fix it with doorstep provision --config FILE." % err)
         layout = raw.get("layout", "3x4")
         hw = profiles.resolve(raw.get("board"), layout)
-        production = profiles.production(raw)
+        production = profiles.production(raw, hw)
         profiles.wifi(raw)
         profiles.ntp_host(raw)
         if not err:
@@ -114,30 +112,36 @@ def boot(storage=None, keypad=None, lock=lock_down):
         state["mode"], state["problem"] = "setup", "the configuration was refused: %s" % e
         _say("doorstep: " + state["problem"] + ". The door is not running; fix config.json"
              " (doorstep provision --config ...) and press reset. The REPL stays open.")
+        intr(True)
         return "setup"
-    if keypad is None:
-        from doorstep.board import hw as hwmod
-
-        keypad = hwmod.make_keypad(hw)
-    from doorstep.keypad import LAYOUT_3X4, LAYOUT_4X4
-
-    held = held_keys(keypad, LAYOUT_4X4 if hw["layout"] == "4x4" else LAYOUT_3X4)
-    service = SERVICE_KEY in held
+    mode = None
     if hw["service"] is not None:
         import machine
 
+        from doorstep.board.inputs import service_start
+
         pin = machine.Pin(hw["service"], machine.Pin.IN, machine.Pin.PULL_UP)
-        service = service or not pin.value()
-    mode = "safe" if SAFE_KEY in held else "service" if service else "run"
+        mode = service_start(pin.value, sleep_ms)
+    mode = mode or "run"
     state.update(mode=mode, problem=None, production=production, cfg=raw, hw=hw, keypad=keypad)
+    if mode != "run":
+        try:
+            from doorstep import service
+
+            service.mark(storage, mode)
+        except Exception as e:  # noqa: BLE001  -- a full or damaged flash must not lock the owner out
+            _say("doorstep: this service start could not be noted on flash (%s), so no record will show it." % e)
     if mode == "safe":
         _say(SAFE_MSG)
     elif production and mode == "run":
-        _say("doorstep: production mode: the console is locked. To reach the device, hold '#' while"
-             " powering it on.")
+        _say("doorstep: production mode: the console is locked. To reach the device, hold the service button"
+             " inside the case while powering it on.")
         lock()
+        return mode
     elif mode == "service":
-        _say("doorstep: service start ('#' held): the console stays open while the door runs.")
+        _say("doorstep: service start (service button held): the console stays open while the door runs,"
+             " and a signed service record says so.")
+    intr(True)
     return mode
 
 

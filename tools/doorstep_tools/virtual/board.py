@@ -1,5 +1,6 @@
 """A virtual doorbell board with the interface firmware/doorstep/app.py expects."""
 
+from doorstep.board.posture import SIM
 from doorstep.keypad import LAYOUT_3X4
 
 
@@ -140,6 +141,10 @@ class VirtualBoard:
 
     def reset_cause(self):
         return self.cause
+
+    def posture(self):
+        """Always "sim": a log made here can never pass for a doorbell's (docs/record-format.md)."""
+        return dict(SIM)
 
     def feed_watchdog(self):
         self.watchdog += 1

@@ -25,7 +25,8 @@ class VirtualDevice:
 
     async def provision(self, rng, fw="0" * 64, admin_key=None):
         c = self.board.clock
-        return provision(self.storage, rng, c.now(), c.quality, fw, admin_key)
+        get = getattr(self.board, "posture", None)
+        return provision(self.storage, rng, c.now(), c.quality, fw, admin_key, get() if get else None)
 
     async def boot(self):
         info = await public_info_async(self.storage)
