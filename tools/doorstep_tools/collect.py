@@ -26,6 +26,7 @@ class Collector:
     resend_s = 10  # a gap or a missing photo not filled by then is asked for again
     reconnect_s = (1, 30)
     stamp_s = 3600  # an independent timestamp of the head this often (docs: `doorstep timestamp`)
+    retry_s = 60  # after a TSA that could not be reached
 
     def __init__(self, store, keys, prefix, host, port, user, password, tls=False, cafile=None, log=print, client_id=None):
         self.store, self.keys, self.log = store, keys, log
@@ -171,22 +172,26 @@ class Collector:
                 self.want_since = None
 
     def _timestamp(self):
-        """At most hourly, an RFC 3161 token for the head held (when the folder has a TSA)."""
+        """At most hourly, an RFC 3161 token for the head acknowledged (on disk, in head.json),
+        when the folder has a TSA; a failure is tried again after retry_s."""
         from doorstep_tools import tsa
 
         now = time.monotonic()
         if self.stamped is not None and now - self.stamped[0] < self.stamp_s:
             return
-        if not tsa.configured_url(self.store.root) or self.store.last < 0:
+        acked = self.acked
+        if acked is None or acked[0] < 0 or not tsa.configured_url(self.store.root):
             return
-        if self.stamped is not None and self.stamped[1] == self.store.last:
+        if self.stamped is not None and self.stamped[1] == acked[0]:
             return
-        seq = self.store.last
-        self.stamped = (now, seq)
         try:
-            self.log("collect: timestamped: %s" % tsa.stamp_head(self.store.root))
+            tok = tsa.stamp_head(self.store.root, head={"seq": acked[0], "hash": acked[1], "dev": self.dev})
         except (tsa.TsaError, ValueError, OSError, ImportError) as e:  # ImportError: no rfc3161-client here
-            self.log("collect: not timestamped this hour (%s); the next try is in an hour" % e)
+            self.stamped = (now - self.stamp_s + self.retry_s, None)
+            self.log("collect: not timestamped (%s); trying again in %d s" % (e, self.retry_s))
+            return
+        self.stamped = (now, acked[0])
+        self.log("collect: timestamped: %s" % tok)
 
     def run(self):
         c = self._client()
