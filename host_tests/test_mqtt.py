@@ -18,7 +18,8 @@ from doorstep import hass
 from doorstep.door import REQUESTS
 from doorstep.hafeed import classify
 from doorstep.ledger import line_hash
-from doorstep.mqtt import MqttConfigError, MqttLink, settings
+from doorstep.broker import MqttConfigError, settings
+from doorstep.mqtt import MqttLink
 from doorstep_tools import checkpoint as cpmod
 from doorstep_tools.verify import verify
 from doorstep_tools.virtual.board import VirtualBoard

@@ -3,7 +3,7 @@
 umqtt.simple is a blocking client: every socket call the MQTT task makes holds the whole
 asyncio loop (the door loop included) until it returns. Its wait_msg() calls
 setblocking(True), which clears a socket's timeout, and MicroPython's TLS socket has no
-settimeout() at all, so before doorstep.mqtt.Bounded a broker that stopped answering held
+settimeout() at all, so before doorstep.broker.Bounded a broker that stopped answering held
 the door for good. The broker here is a raw TCP (or TLS) server written for the test: it
 speaks just enough MQTT to accept the device, then, on the test's word, stops answering
 (no PUBACK) or stops reading altogether (its receive window closes).

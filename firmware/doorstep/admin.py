@@ -117,9 +117,9 @@ def _check_board(config):
     profiles.production(config, hw)
     profiles.ntp_host(config)
     if config.get("mqtt") is not None:
-        from doorstep import mqtt
+        from doorstep import broker
 
-        mqtt.settings(config["mqtt"], "0" * 16)
+        broker.settings(config["mqtt"], "0" * 16)
 
 
 def add_code(storage, t, code, label, t_from=None, t_until=None):

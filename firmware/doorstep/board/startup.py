@@ -160,12 +160,12 @@ def mqtt_notifier(cfg, board, dev):
     m = cfg.get("mqtt")
     if m is None:
         return None
-    from doorstep import mqtt
+    from doorstep import broker
 
     try:
-        if mqtt.settings(m, dev) is None:
+        if broker.settings(m, dev) is None:
             return None  # a section without a host: MQTT off on purpose
-    except mqtt.MqttConfigError as e:
+    except broker.MqttConfigError as e:
         _say("doorstep: %s. The door runs without MQTT; fix the mqtt section of config.json"
              " (doorstep provision --config FILE) and press reset." % str(e).rstrip("."))
         return None
@@ -178,7 +178,9 @@ def mqtt_notifier(cfg, board, dev):
     except ImportError:
         _say(NO_UMQTT_MSG)
         return None
-    return mqtt.MqttLink(m, mqtt.umqtt_client, log=_log, online=board.wifi.connected)
+    from doorstep import mqtt
+
+    return mqtt.MqttLink(m, broker.umqtt_client, log=_log, online=board.wifi.connected)
 
 
 async def serve(app, board, notifier=None, healthy_s=HEALTHY_S):
