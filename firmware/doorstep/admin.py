@@ -180,3 +180,6 @@ def mark_pulled(storage, seq, head, ledger=None):
 def reply(obj):
     """How results cross the REPL: one marked line of JSON for the host to find."""
     print("@@doorstep " + json.dumps(obj))
+
+
+from doorstep.handover_admin import add_handover, list_handover, reset_handover, revoke_handover  # noqa: E402,F401

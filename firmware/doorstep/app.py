@@ -14,7 +14,7 @@ from hashlib import sha256
 
 from doorstep import codes as C
 from doorstep import config as cfgmod
-from doorstep import keypad, prune, service
+from doorstep import handover_door, keypad, prune, service
 from doorstep.compat import sleep_ms, ticks_diff, wait_for_ms
 from doorstep.door import Door
 from doorstep.entry import CodeEntry
@@ -128,6 +128,7 @@ class App:
 
             dtmf = DtmfDetector()
         self.door = Door(codes, lock, relay, self._on_event, self.board.feedback, self.clock, entry, dtmf)
+        handover_door.attach(self)  # a display at the door: verdicts in words, and handovers
         layout = keypad.LAYOUT_4X4 if cfg["layout"] == "4x4" else keypad.LAYOUT_3X4
         self.scanner = keypad.KeyScanner(self.board.read_matrix, layout)
         if lock.is_locked(self.clock.ticks_ms()):

@@ -52,6 +52,7 @@ class Door:
         self.fail_closed = False
         self._locked_keys = 0
         self.budget = budget or Budget()  # rings and remote refusals: a flood cannot fill the flash
+        self.handover = None  # handover_door.Desk when the door can show carrier codes
 
     # Keypad
     def key(self, ch, now_ms):
@@ -69,6 +70,10 @@ class Door:
             self._submit(code, n, now_ms)
         elif kind == "submit_invalid":
             self._verdict(INVALID, act[1], now_ms)
+        elif kind == "challenge":
+            self.handover.submit(act[1], act[2], now_ms)
+        elif kind == "handover":
+            self.handover.prompt(now_ms)
 
     def _key_while_locked(self, ch, now_ms):
         self.feedback("locked")
@@ -101,7 +106,7 @@ class Door:
     def _relay_reason(self):
         return "intercom_active" if self.relay.active else "intercom_recent"
 
-    def _verdict(self, outcome, n, now_ms, label=None, detail=None, suspect=False):
+    def _verdict(self, outcome, n, now_ms, label=None, detail=None, suspect=False, mode=None):
         # A failed guess is counted on flash before it is shown: cutting the power when the
         # "wrong" light comes on must not give an attacker free guesses.
         start = outcome in _COUNTED and self.lockout.failure(now_ms)
@@ -114,6 +119,8 @@ class Door:
             ev["used_at"] = detail
         if suspect:
             ev["relay_suspected"] = True
+        if mode is not None:
+            ev["mode"] = mode
         self.emit(ev)
         if outcome == C.ACCEPTED:
             self.lockout.success()
@@ -134,6 +141,8 @@ class Door:
         act = self.entry.poll(now_ms)
         if act is not None:
             self.feedback("timeout")
+        if self.handover is not None:
+            self.handover.poll(now_ms)
         ev = self.budget.due(now_ms)
         if ev is not None:
             self.emit(ev)

@@ -1,6 +1,10 @@
 """Code entry: keypad keys in, a submitted code (or why there is none) out.
 
 Digits are typed, '*' clears, '#' submits. Other keys (A-D on a 4x4 pad) do nothing.
+Where handovers are on (handover.py, a display at the door), '*' typed with nothing
+pending starts a challenge instead: '*' digits '#' is ('challenge', ...), never a code,
+and '*' again cancels it. Before, '*' on an empty entry did nothing, so no code entry
+('digits #', 'digits * digits #') changes meaning.
 The digits live in one preallocated bytearray that is zeroed whenever the entry
 ends, so a typed code does not linger in RAM. The only copy that leaves is the
 ``bytes`` of a submit, which the caller drops once it has been checked. Nothing
@@ -14,7 +18,8 @@ class CodeEntry:
     """Turn key characters into actions; each method returns an action tuple or None.
 
     Actions: ('submit', code_bytes, ndigits), ('submit_invalid', ndigits) when more
-    than max_len digits were typed, ('cleared', ndigits), ('timeout', ndigits).
+    than max_len digits were typed, ('cleared', ndigits), ('timeout', ndigits), and
+    with handovers on ('handover',) when a challenge starts, ('challenge', bytes, ndigits).
     """
 
     def __init__(self, timeout_ms=10000, max_len=12):
@@ -25,6 +30,8 @@ class CodeEntry:
         self._buf = bytearray(max_len)
         self._n = 0  # digits typed; above max_len only the count is kept (overflow)
         self._last_ms = 0  # ticks of the last key
+        self.handover = False  # '*' on an empty entry starts a challenge (set by handover_door)
+        self.mode = False  # a challenge is being typed
 
     def __repr__(self):
         # One star per digit: even the count shows no digit character.
@@ -38,13 +45,14 @@ class CodeEntry:
     def _wipe(self):
         n = self._n
         self._n = 0
+        self.mode = False
         buf = self._buf
         for i in range(len(buf)):
             buf[i] = 0
         return n
 
     def _stale(self, now_ms):
-        return self._n and ticks_diff(now_ms, self._last_ms) >= self.timeout_ms
+        return (self._n or self.mode) and ticks_diff(now_ms, self._last_ms) >= self.timeout_ms
 
     def key(self, ch, now_ms):
         # Digits left over from an entry that timed out (poll() not called in time)
@@ -63,8 +71,12 @@ class CodeEntry:
             self._n = n + 1
             return None
         if ch == "*":
+            if not self._n and self.handover and not self.mode:
+                self.mode = True
+                return ("handover",)
+            was = self.mode
             n = self._wipe()
-            return ("cleared", n) if n else None
+            return ("cleared", n) if n or was else None
         if ch == "#":
             n = self._n
             if not n:
@@ -73,8 +85,9 @@ class CodeEntry:
                 self._wipe()
                 return ("submit_invalid", n)
             code = bytes(memoryview(self._buf)[:n])  # no intermediate copy left behind
+            kind = "challenge" if self.mode else "submit"
             self._wipe()
-            return ("submit", code, n)
+            return (kind, code, n)
         return None
 
     def poll(self, now_ms):

@@ -26,6 +26,7 @@ PATTERNS = {
     "refused": ((1, 500, 200), (0, 0, 120), (1, 500, 200)),  # code relayed via intercom
     "fail_closed": ((1, 250, 900),),  # cannot take codes now (flash full or damaged)
     "timeout": ((1, 900, 80), (0, 0, 80), (1, 600, 80)),  # typed digits were dropped
+    "handover": ((1, 2400, 100), (1, 0, 60), (1, 2400, 100), (1, 0, 1500)),  # the carrier code is on the display
 }
 
 

@@ -117,6 +117,7 @@ class VirtualBoard:
         self.watchdog = 0
         self.published = []
         self.on_feedback = None
+        self.display = None  # a VirtualDisplay when the simulated door has one (handover_door.py)
 
     # What the firmware calls
     def read_matrix(self):
