@@ -28,6 +28,7 @@ class Desk:
         self.book = book  # None when handover.json could not be loaded
         self.screen = screen
         self.show_s = show_s
+        self.rng = None  # salts for handovers added remotely (os.urandom unless a test sets it)
 
     def prompt(self, now_ms):
         self.screen.say(words.wrap(words.PROMPT), now_ms, self.door.entry.timeout_ms)

@@ -1,7 +1,8 @@
 """Remote administration over MQTT (a service of mqtt.MqttLink), without the cable.
 
 The homeowner's PC sends sealed commands (seal.py) to <prefix>/admin/cmd:
-    {"dev", "n", "op", "args"}     op: info, list, add_code, add_courier, revoke, mark_pulled
+    {"dev", "n", "op", "args"}     op: info, list, add_code, add_courier, revoke, mark_pulled,
+                                   and add/list/revoke_handover (handover_remote.py)
 n is a counter the device keeps on flash (admin.json): a command is carried out only if its
 n is higher than any before, so a replayed or reordered command is refused. A code or a
 courier secret travels encrypted under the admin key (never in clear on the network).
@@ -20,14 +21,14 @@ network request, and never changes what the door shows. Work per message is boun
 import json
 from binascii import hexlify
 
-from doorstep import canon, seal
+from doorstep import canon, handover_remote, seal
 from doorstep.compat import ticks_diff
 from doorstep.ledger import line_hash
 
 STATE_FILE = "admin.json"
 CHANNEL = "mqtt_admin"  # refusals on the admin and mirror-ack topics
-OPS = ("info", "list", "add_code", "add_courier", "revoke", "mark_pulled")
-RECORDED = ("add_code", "add_courier", "revoke")  # answered once their record is on flash
+OPS = ("info", "list", "add_code", "add_courier", "revoke", "mark_pulled") + handover_remote.OPS
+RECORDED = ("add_code", "add_courier", "revoke") + handover_remote.RECORDED  # answered once their record is on flash
 
 
 def configured(storage):
@@ -134,6 +135,8 @@ class Remote:
                     "head": led.head, "boot": app.boot_no}
         if op == "list":
             return self._book().list()
+        if op in handover_remote.OPS:
+            return handover_remote.run(app, self.keys, self.dev, n, op, args)
         if op == "mark_pulled":
             from doorstep import admin
 

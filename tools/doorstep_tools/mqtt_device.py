@@ -74,6 +74,11 @@ class MqttDevice:
             "add_courier": lambda t, label, secret_hex: ("add_courier", {"label": label}, ("secret", bytes.fromhex(secret_hex))),
             "revoke": lambda t, label: ("revoke", {"label": label}, None),
             "mark_pulled": lambda seq, h: ("mark_pulled", {"seq": seq, "hash": h}, None),
+            # the code and the challenge in one encrypted blob (one counter, one keystream)
+            "add_handover": lambda t, label, code, ch, f, u: ("add_handover", {"label": label, "from": f, "until": u},
+                                                              ("secret", (code + "\n" + ch).encode())),
+            "list_handover": lambda: ("list_handover", {}, None),
+            "revoke_handover": lambda t, label: ("revoke_handover", {"label": label}, None),
         }
         if fn not in ops:
             raise MqttDeviceError("this needs the cable: over MQTT the doorbell only takes codes, courier and"

@@ -93,7 +93,14 @@ class Simulator:
             b.camera.render = make_renderer(b.clock)
         b.notify = self._notify
         b.on_feedback = self.on_feedback
+        from doorstep_tools.virtual.display import VirtualDisplay
+
+        b.display = VirtualDisplay()  # the door's SSD1306: verdicts in words, handover codes
+        b.display.on_show = self._display
         return b
+
+    def _display(self, lines):
+        self.out("display: %s" % (" | ".join(lines) if lines else "(blank)"))
 
     def _notify(self, rec):
         self.out(describe(rec))
