@@ -265,3 +265,16 @@ def test_the_real_firmware_on_the_virtual_board_gets_the_portable_sha512_engine(
     sig, code = out.split()
     assert bytes.fromhex(sig) == Ed25519PrivateKey.from_private_bytes(seed).sign(msg)
     assert code == "755224"  # RFC 4226 appendix D, counter 0
+
+
+def test_a_board_with_a_display_gets_micropython_libs_ssd1306(board, tmp_path):
+    fw = tiny_firmware(str(tmp_path / "fw"))
+    standins = dict(STANDINS, ssd1306={"ssd1306.py": "class SSD1306_I2C:\n    pass\n"})  # the module name only
+    index = build_index(str(tmp_path / "index"), standins)
+    r = run_deploy("--device", board.url, "--firmware", fw, "--index", index)
+    assert r.returncode == 0 and "ssd1306" not in r.stdout, r.stdout + r.stderr  # no display: not needed
+    on_board(board.url, "f = open('config.json', 'w')\nf.write('{\"board\": {\"profile\": \"ai-thinker\", \"display\": \"ssd1306\"}}')\nf.close()")
+    r = run_deploy("--device", board.url, "--firmware", fw, "--index", index)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Installing micropython-lib packages the board lacks" in r.stdout and ": ssd1306" in r.stdout, r.stdout
+    assert on_board(board.url, "import ssd1306\nprint(ssd1306.SSD1306_I2C.__name__)") == "SSD1306_I2C"

@@ -27,6 +27,13 @@ from doorstep_tools.mpvm import repo_root
 # micropython-lib modules the firmware imports (module -> mip package). The ESP32's
 # generic MicroPython build has them frozen in; builds for camera boards may not.
 REQUIRED_PACKAGES = (("ntptime", "ntptime"), ("umqtt.simple", "umqtt.simple"))
+# ... and for a board profile with a display (board.display, firmware/doorstep/board/display.py):
+# micropython-lib's SSD1306 driver, never frozen into the ESP32 builds.
+DISPLAY_PACKAGES = (("ssd1306", "ssd1306"),)
+
+
+def packages(display=False):
+    return REQUIRED_PACKAGES + (DISPLAY_PACKAGES if display else ())
 MARCH = "xtensawin"  # ESP32 and ESP32-S3
 MARK = "@@deploy "
 ROOT_SCRIPTS = ("boot.py", "main.py")  # run as source by MicroPython: never compiled
@@ -217,8 +224,13 @@ for _n in %r:
         __import__(_n)
     except ImportError:
         _m.append(_n)
+try:
+    with open("config.json") as _c:
+        _disp = (json.load(_c).get("board") or {}).get("display") is not None
+except Exception:
+    _disp = False
 _v = getattr(sys.implementation, "_mpy", 0)
-print(%r + json.dumps({"mpy": _v & 0xFF, "arch": _v >> 10, "sha1": hasattr(hashlib, "sha1"), "missing": _m,
+print(%r + json.dumps({"mpy": _v & 0xFF, "arch": _v >> 10, "sha1": hasattr(hashlib, "sha1"), "missing": _m, "display": _disp,
     "dirs": dict((d, _f(d)) for d in %r), "hashes": dict((p, _h(p)) for p in %r)}))
 """
 
@@ -241,9 +253,9 @@ for _p in %r:
 
 
 def probe(mp, dirs, paths):
-    """What the board has: .mpy version, missing packages, module files, and the SHA-256 of
-    each file about to be deployed (one round trip instead of one per file)."""
-    code = PROBE % (tuple(m for m, _ in REQUIRED_PACKAGES), MARK, tuple(dirs), tuple(paths))
+    """What the board has: .mpy version, missing packages, module files, whether its config.json
+    names a display, and the SHA-256 of each file about to be deployed (one round trip)."""
+    code = PROBE % (tuple(m for m, _ in packages(True)), MARK, tuple(dirs), tuple(paths))
     for line in mp.run(["exec", code]):
         if line.startswith(MARK):
             return json.loads(line[len(MARK):])
@@ -254,7 +266,7 @@ def _kb(n):
     return "%.1f KB" % (n / 1024.0)
 
 
-def deploy(device, src=None, mpy=False, index=None, mip=True, reset=False, out=print):
+def deploy(device, src=None, mpy=False, index=None, mip=True, reset=False, out=print, display=False):
     src = src or os.path.join(repo_root(), "firmware")
     if not os.path.isdir(src):
         raise DeployError("no firmware folder at %s" % src)
@@ -327,7 +339,8 @@ def deploy(device, src=None, mpy=False, index=None, mip=True, reset=False, out=p
         out("Copied %d, unchanged %d%s." % (len(changed), len(files) - len(changed),
                                              ", removed %d stale" % len(stale) if stale else ""))
 
-    missing = [pkg for mod, pkg in REQUIRED_PACKAGES if mod in info["missing"]]
+    # the display's driver: asked for (--display) or the board's config.json names a display
+    missing = [pkg for mod, pkg in packages(display or info.get("display")) if mod in info["missing"]]
     if missing and not mip:
         out("Not installed (--no-mip): %s. The firmware needs them; install with `mpremote mip install`." % ", ".join(missing))
     elif missing:
@@ -359,7 +372,7 @@ def deploy(device, src=None, mpy=False, index=None, mip=True, reset=False, out=p
 
 def cmd_deploy(args):
     try:
-        return deploy(args.device, args.firmware, args.mpy, args.index, not args.no_mip, args.reset)
+        return deploy(args.device, args.firmware, args.mpy, args.index, not args.no_mip, args.reset, display=args.display)
     except DeployError as e:
         print("doorstep deploy: %s" % e, file=sys.stderr)
         return 1
@@ -372,6 +385,9 @@ def add_parser(sub):
     p.add_argument("--index", help="micropython-lib index to install packages from: a URL or a local folder "
                                    "(default: micropython.org)")
     p.add_argument("--no-mip", action="store_true", help="do not install micropython-lib packages")
+    p.add_argument("--display", action="store_true", help="the board profile has a display (board.display):"
+                                                          " also install micropython-lib's ssd1306 driver (automatic"
+                                                          " when the board's config.json names one)")
     p.add_argument("--reset", action="store_true", help="reset the board afterwards, so it starts the new firmware")
     p.add_argument("--firmware", help="the firmware folder to copy (default: firmware/ of this checkout)")
     p.set_defaults(func=cmd_deploy)

@@ -46,6 +46,7 @@ class Board:
         self._intercom = intercom  # inputs.Debounced or None
         self.mic = mic
         self.audio = mic.read if mic is not None else None  # no microphone: no DTMF detector
+        self.display = None  # an ssd1306.SSD1306_I2C when the profile has one (board/display.py)
         self.wdt = None  # type: machine.WDT | None
         self.keypad_errors = 0
         self.wifi = None
@@ -188,6 +189,13 @@ def build(cfg, hw=None, keypad=None, log=print):
     board = Board(keypad, clock.RtcClock(machine.RTC()), camera, fb, bell, intercom, microphone)
     board.keep = keep
     board.production = profiles.production(cfg)
+    if hw.get("display") is not None:
+        from doorstep.board import display
+
+        try:  # no oled pins: the PCF8574 keypad's bus
+            board.display = display.open_display(hw, None if hw["oled_sda"] is not None else getattr(keypad, "i2c", None))
+        except Exception as e:  # noqa: BLE001  -- ImportError (ssd1306 not installed), OSError (no answer)
+            log("doorstep: the display did not start (%s): verdicts by LED and buzzer only, no handovers" % e)
     if creds is not None:  # no network configured: the radio is never even started
         ap = network.WLAN(network.AP_IF)
         board.wifi = net.Wifi(network.WLAN(network.STA_IF), creds[0], creds[1], ap)

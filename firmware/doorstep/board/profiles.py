@@ -20,9 +20,9 @@ _GPIOS = {
 _INPUT_ONLY = {"esp32": (34, 35, 36, 37, 38, 39), "esp32s3": ()}
 
 # Roles that drive the pin or need the internal pull-up (so not input-only pins).
-_NEEDS_OUTPUT = ("sda", "scl", "led", "buzzer", "mic_sck", "mic_ws")
+_NEEDS_OUTPUT = ("sda", "scl", "oled_sda", "oled_scl", "led", "buzzer", "mic_sck", "mic_ws")
 _NEEDS_PULLUP = ("bell", "intercom", "service")
-_SINGLE = ("sda", "scl", "bell", "intercom", "led", "buzzer", "service", "mic_sck", "mic_ws", "mic_sd")
+_SINGLE = ("sda", "scl", "oled_sda", "oled_scl", "bell", "intercom", "led", "buzzer", "service", "mic_sck", "mic_ws", "mic_sd")
 _PIN_KEYS = _SINGLE + ("rows", "cols")
 
 
@@ -47,7 +47,7 @@ PROFILES = {
             "sda": 14, "scl": 15, "bell": 13, "led": 12, "buzzer": 2,
             "intercom": "pcf7",  # the expander's spare 8th pin (3x4 keypad only)
             "service": None, "mic_sck": None, "mic_ws": None, "mic_sd": None,
-            "rows": None, "cols": None,
+            "rows": None, "cols": None, "oled_sda": None, "oled_scl": None,
         },
         "camera": {"pwdn": 32, "reset": -1, "xclk": 0, "sda": 26, "scl": 27,
                    "data": (5, 18, 19, 21, 36, 39, 34, 35), "vsync": 25, "href": 23, "pclk": 22},
@@ -65,7 +65,7 @@ PROFILES = {
             "rows": (1, 14, 21, 47), "cols": (41, 42, 40),
             "bell": 39, "intercom": 38, "led": 2, "buzzer": 3,
             "service": None, "mic_sck": None, "mic_ws": None, "mic_sd": None,
-            "sda": None, "scl": None,
+            "sda": None, "scl": None, "oled_sda": None, "oled_scl": None,
         },
         "camera": {"pwdn": -1, "reset": -1, "xclk": 15, "sda": 4, "scl": 5,
                    "data": (11, 9, 8, 10, 12, 18, 17, 16), "vsync": 6, "href": 7, "pclk": 13},
@@ -94,6 +94,9 @@ _OPTIONS = {
     "watchdog_s": (60, lambda v: _int(v) and 10 <= v <= 600, "a whole number from 10 to 600"),
     "service_min": (30, lambda v: _int(v) and 1 <= v <= 240, "a whole number from 1 to 240"),
     "camera": (None, None, None),
+    # the door display (board/display.py): on the PCF8574's bus, or on pins oled_sda/oled_scl
+    "display": (None, lambda v: v is None or v == "ssd1306", "\"ssd1306\" (a 128x64 I2C OLED) or null"),
+    "display_addr": (0x3C, lambda v: v in (0x3C, 0x3D), "0x3C (60) or 0x3D (61), the SSD1306's I2C addresses"),
 }
 
 
@@ -218,6 +221,11 @@ def resolve(board, layout="3x4"):
     if any(m is not None for m in mic) and not all(m is not None for m in mic):
         raise ConfigError("an I2S microphone needs all of board.pins.mic_sck, mic_ws and mic_sd")
     hw["mic"] = mic if mic[0] is not None else None
+    oled = (pins["oled_sda"], pins["oled_scl"])
+    if hw["display"] is None and oled != (None, None):
+        raise ConfigError("board.pins.oled_sda/oled_scl are set but board.display is not: add \"display\": \"ssd1306\"")
+    if hw["display"] is not None and None in oled and (oled != (None, None) or hw["keypad"] != "pcf8574"):
+        raise ConfigError("board.display needs both board.pins.oled_sda and oled_scl (only a PCF8574 keypad's I2C bus can be shared)")
     for k in _PIN_KEYS:
         v = pins[k]
         hw[k] = tuple(v) if isinstance(v, list) else v
