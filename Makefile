@@ -6,7 +6,17 @@ BIN := $(VENV)/bin
 
 .PHONY: setup test bench sim clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed $(VENV)/ssd1306/ssd1306.py
+
+# micropython-lib's SSD1306 driver, for the board checks of the door display only (it is never
+# copied into this repository; `doorstep deploy` installs it on a board with mip). PyPI has it
+# only as this old sdist (pip cannot install it), so it is fetched once, checked against the
+# pinned SHA-256 and unpacked into the venv.
+SSD1306_URL := https://files.pythonhosted.org/packages/01/d0/0841d47772962c80af3ab178ef062ed2cd524cb99eb38463e669428402a8/micropython-ssd1306-0.3.tar.gz
+SSD1306_SHA256 := d00cae1ff680e6ae504e258e700f002874b0d924b1a604253b6ea63144b58289
+
+$(VENV)/ssd1306/ssd1306.py: $(VENV)/.installed
+	$(BIN)/python tools/fetch_pinned.py $(SSD1306_URL) $(SSD1306_SHA256) micropython-ssd1306-0.3/ssd1306.py $@
 
 $(VENV)/.installed: requirements.txt tools/pyproject.toml
 	@command -v node >/dev/null || (echo "Installing Node.js (runs the MicroPython test runtime)"; \

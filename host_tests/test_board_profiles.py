@@ -158,3 +158,29 @@ def test_profile_check_imports_no_hardware():
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert names <= {"doorstep.config"}, names
+
+
+def test_a_display_shares_the_expanders_bus_or_has_its_own_pins():
+    hw = profiles.resolve({"profile": "ai-thinker", "display": "ssd1306"})
+    assert (hw["display"], hw["display_addr"], hw["oled_sda"], hw["oled_scl"]) == ("ssd1306", 0x3C, None, None)
+    hw = profiles.resolve({"profile": "freenove-s3", "display": "ssd1306", "display_addr": 0x3D,
+                           "pins": {"oled_sda": 45, "oled_scl": 48}})
+    assert (hw["display_addr"], hw["oled_sda"], hw["oled_scl"]) == (0x3D, 45, 48)
+    assert profiles.resolve({"profile": "freenove-s3"})["display"] is None
+
+
+@pytest.mark.parametrize("board, words", [
+    ({"profile": "freenove-s3", "display": "ssd1306"}, ["needs both board.pins.oled_sda and oled_scl"]),
+    ({"profile": "freenove-s3", "display": "ssd1306", "pins": {"oled_sda": 45}}, ["needs both"]),
+    ({"profile": "freenove-s3", "pins": {"oled_sda": 45, "oled_scl": 48}}, ["board.display is not"]),
+    ({"profile": "freenove-s3", "display": "ssd1306", "pins": {"oled_sda": 45, "oled_scl": 39}},
+     ["GPIO 39 is used twice", "bell", "oled_scl"]),
+    ({"profile": "freenove-s3", "display": "ssd1306", "pins": {"oled_sda": 45, "oled_scl": 35}}, ["GPIO 35", "reserved", "PSRAM"]),
+    ({"profile": "ai-thinker", "display": "ssd1306", "pins": {"oled_sda": 36, "oled_scl": 33}}, ["input-only"]),
+    ({"profile": "ai-thinker", "display": "sh1106"}, ["board.display must be", "ssd1306"]),
+    ({"profile": "ai-thinker", "display": "ssd1306", "display_addr": 0x20}, ["board.display_addr must be", "0x3C"]),
+])
+def test_bad_display_settings_are_refused(board, words):
+    msg = refused(board)
+    for w in words:
+        assert w in msg, msg

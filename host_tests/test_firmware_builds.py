@@ -18,10 +18,11 @@ MICROPYTHON_MODULES = {
     "deflate", "cryptolib", "vfs", "_thread",
     # ESP32-only hardware modules, for the board layer
     "machine", "network", "esp", "esp32", "ntptime", "umqtt", "camera",
+    "ssd1306",  # micropython-lib, installed by `doorstep deploy` for a board with a display
 }
 # The compat module is the one place allowed to fall back to CPython names.
 CPYTHON_FALLBACKS = {"doorstep/compat.py": {"time"}}
-HARDWARE = {"machine", "network", "esp", "esp32", "camera", "ntptime"}
+HARDWARE = {"machine", "network", "esp", "esp32", "camera", "ntptime", "ssd1306"}
 
 
 def firmware_files():

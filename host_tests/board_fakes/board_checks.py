@@ -972,3 +972,33 @@ async def check_mqtt_waits_for_wifi_then_sends_discovery_and_boot_record():
     assert any("mqtt: connected to 192.168.1.10:1883" in m for m in said), said
     assert not any(MQTT["password"] in m for m in said + logs)
     assert len(_records(st)) == 2  # MQTT wrote nothing of its own to flash
+
+
+def check_display_on_the_expanders_bus_and_a_missing_driver():
+    import sys
+
+    from doorstep.board import hw as hwmod
+
+    _reset()
+    cfg = {"board": {"profile": "ai-thinker", "display": "ssd1306"}}
+    hw = profiles.resolve(cfg["board"])
+    machine.Pcf8574(0x20)
+    logs = []
+    sys.modules.pop("ssd1306", None)
+    board = hwmod.build(cfg, hw, log=logs.append)  # micropython-lib's ssd1306 not installed
+    assert board.display is None and [ln for ln in logs if "display did not start" in ln], logs
+
+    class Driver:  # stands in for micropython-lib's module: what build hands it is checked
+        class SSD1306_I2C:
+            def __init__(self, w, h, i2c, addr):
+                self.args = (w, h, i2c, addr)
+
+    sys.modules["ssd1306"] = Driver
+    try:
+        _reset()
+        machine.Pcf8574(0x20)
+        board = hwmod.build(cfg, hw, log=logs.append)
+        w, h, i2c, addr = board.display.args
+        assert (w, h, addr) == (128, 64, 0x3C) and i2c is board.keypad.i2c  # one bus, two addresses
+    finally:
+        sys.modules.pop("ssd1306", None)

@@ -1,0 +1,33 @@
+"""Fetch a tar.gz once, check its pinned SHA-256, and unpack one member of it to a path.
+
+Used by `make setup` for micropython-lib's old ssd1306 sdist (see the Makefile): a file
+that does not match the pin is refused and nothing is written.
+Usage: fetch_pinned.py URL SHA256 MEMBER DEST
+"""
+
+import hashlib
+import io
+import os
+import sys
+import tarfile
+import urllib.request
+
+
+def main(url, sha256, member, dest):
+    with urllib.request.urlopen(url, timeout=60) as r:
+        data = r.read()
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        print("fetch_pinned: %s has SHA-256 %s, not the pinned %s: refused" % (url, got, sha256), file=sys.stderr)
+        return 1
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as t:
+        body = t.extractfile(member).read()
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(dest + ".part", "wb") as f:
+        f.write(body)
+    os.replace(dest + ".part", dest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
