@@ -6,6 +6,7 @@ once, and no file, record or command output (but the simulated display itself).
 import argparse
 import os
 import pty
+import re
 import select
 import subprocess
 import time
@@ -50,6 +51,16 @@ def test_handover_is_shown_once_and_only_on_the_display(home):
     kinds = [r["ev"] for r in h.records()]
     assert [k for k in kinds if k.startswith("handover")] == ["handover_added", "handover", "handover_reset", "handover", "handover_revoked"], kinds
     assert "OK: " in h.run("verify", h.state).stdout
+    # the report says it in plain words; the pull and the bundle hold no code (checked below)
+    log = h.tmp / "log"
+    h.run("pull", "--device", h.dev, "--out", log)
+    h.run("report", log, "-o", h.tmp / "report.html", "--bundle", h.tmp / "evidence.zip")
+    page = (h.tmp / "report.html").read_text()
+    said = re.findall(r"The code for amazon-0625 was shown to the person in photo (\d+) at the door at ([^.<]+)", page)
+    shots = [r["photo"]["file"] for r in h.records() if r["ev"] == "handover"]
+    assert len(said) >= 2 and len(shots) == 2, said
+    assert "10:00" in said[0][1], said
+    assert not (log / "handover.json").exists()
     # every output but the simulated display's own lines, and every file here and on the device
     h.said = [s for s in h.said if "display: " not in s]
     h.assert_no_digits(CARRIER, CHALLENGE)

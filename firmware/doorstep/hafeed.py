@@ -151,6 +151,8 @@ class HaFeed:
                 if k in fields:
                     extra[k] = fields[k]
             out.append((tp.verdict, hass.event_payload(kind, seq, t, h, extra, late), False))
+        elif ev == "handover":  # the label only: the record has no code or challenge to give
+            out.append((tp.handover, hass.event_payload("handover", seq, t, h, {"label": fields.get("label")}, late), False))
         summary = {"seq": seq, "ev": ev, "t": t, "hash": h}
         for k in ("outcome", "label"):
             if k in fields:

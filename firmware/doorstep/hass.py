@@ -4,9 +4,10 @@ Kept apart from the MQTT transport (mqtt.py) and from the feed that sends it (ha
 because it is the part that follows Home Assistant's documented schema (MQTT discovery; the event, image and sensor platforms)
 and changes when that does. Everything here is pure data: no socket, no client.
 
-One device, five entities, all with unique ids made from the device id:
+One device, six entities, all with unique ids made from the device id:
     event  ring      device_class doorbell, event_types ["ring"]
     event  verdict   one event type per outcome at the keypad (VERDICTS)
+    event  handover  a carrier code was shown at the door (label only, never the code)
     image  photo     the latest photo's JPEG bytes (content_type image/jpeg)
     sensor heartbeat time of the last signed heartbeat (device_class timestamp)
     sensor head      seq of the newest record (read from the signed checkpoint)
@@ -49,6 +50,7 @@ class Topics:
         self.record = (p + "record").encode()
         self.ring = (p + "ring").encode()
         self.verdict = (p + "verdict").encode()
+        self.handover = (p + "handover").encode()
         self.photo = (p + "photo").encode()
         self.heartbeat = (p + "heartbeat").encode()
         self.checkpoint = (p + "checkpoint").encode()
@@ -93,6 +95,8 @@ def discovery(tp):
         "state_topic": tp.ring.decode(), "event_types": ["ring"], "device_class": "doorbell"}))
     yield (tp.config_topic("event", "verdict"), entity("verdict", "Keypad verdict", {
         "state_topic": tp.verdict.decode(), "event_types": list(VERDICTS), "icon": "mdi:dialpad"}))
+    yield (tp.config_topic("event", "handover"), entity("handover", "Parcel handover", {
+        "state_topic": tp.handover.decode(), "event_types": ["handover"], "icon": "mdi:package-variant"}))
     yield (tp.config_topic("image", "photo"), entity("photo", "Last photo", {
         "image_topic": tp.photo.decode(), "content_type": "image/jpeg"}))
     yield (tp.config_topic("sensor", "heartbeat"), entity("heartbeat", "Last heartbeat", {

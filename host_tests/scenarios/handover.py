@@ -302,7 +302,7 @@ async def _rig():
     rig.dev.board.camera.mode = "none"
     await rig.dev.provision(Rng(3), admin_key=ADMIN)
     await rig.boot()
-    rig.dev.app.door.handover.rng = Rng(7)
+    rig.dev.app.door.handover.rng = rig.dev.rng = Rng(7)
     return rig
 
 
@@ -339,4 +339,24 @@ async def scenario_remote_admin_adds_lists_revokes_never_releases():
         assert CARRIER.encode() not in m and CHALLENGE.encode() not in m, t
     for line in rig.logs:
         assert CARRIER not in str(line) and CHALLENGE not in str(line)
+    await rig.stop()
+
+
+async def scenario_home_assistant_gets_a_handover_event_with_the_label_only():
+    rig = await _rig()
+    add(rig.dev)
+    await rig.settle()
+    cfg = [m for t, m, q in rig.b.out if t == "homeassistant/event/%s/handover/config" % rig.devid]
+    assert len(cfg) == 1 and json.loads(cfg[0])["event_types"] == ["handover"], cfg
+    await rig.dev.press("*" + CHALLENGE + "#")
+    await rig.settle()
+    ev = [json.loads(m) for m in rig.b.on("/handover")]
+    assert len(ev) == 1, ev
+    e = ev[0]
+    assert e["event_type"] == "handover" and e["label"] == LABEL and isinstance(e["seq"], int), e
+    assert set(e) == {"event_type", "seq", "t", "time", "late_s", "hash", "label"}, e
+    summary = [json.loads(m) for m in rig.b.on("/record") if b'"handover"' in m]
+    assert summary and summary[-1]["label"] == LABEL
+    for t, m, q in rig.b.out:
+        assert CARRIER.encode() not in m and CHALLENGE.encode() not in m, t
     await rig.stop()

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 
 from doorstep_tools.verify import ERROR
+from doorstep_tools import report_handover
 
 DAY = 86400
 
@@ -138,7 +139,8 @@ def _describe(rec):
         what = "rings" if g("of") == "ring" else "refused requests over %s" % g("channel") if g("channel") else "events"
         return "A burst ended: %s more %s since the last one recorded were counted, not recorded one by one" % (g("suppressed"), what)
     if ev == "attempt":
-        s = "Code typed at the keypad (%s digits): %s" % (g("digits"), OUTCOMES.get(g("outcome"), "outcome %r" % g("outcome")))
+        what = "Handover challenge (* digits #) typed at the keypad" if g("mode") == "handover" else "Code typed at the keypad"
+        s = "%s (%s digits): %s" % (what, g("digits"), OUTCOMES.get(g("outcome"), "outcome %r" % g("outcome")))
         if g("label"):
             s += " - code '%s'" % g("label")
         if isinstance(g("used_at"), int):
@@ -186,6 +188,8 @@ def _describe(rec):
         return "Delivery code '%s' registered%s" % (g("label"), win)
     if ev == "code_revoked":
         return "Delivery code '%s' revoked" % g("label")
+    if ev in report_handover.WORDS:
+        return report_handover.words(rec)
     if ev == "camera_fault":
         return "Camera fault: %s" % (g("error") or g("err") or g("photo_err") or "no details")
     if ev == "recovered":
@@ -202,7 +206,8 @@ def _describe(rec):
 
 
 KNOWN = ("genesis", "boot", "ring", "attempt", "relay_refused", "burst_end", "lockout_start", "lockout_end", "heartbeat", "time_set",
-         "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned")
+         "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned",
+         "handover", "handover_added", "handover_revoked", "handover_reset")
 RINGS_IN_LEAD = 5  # more rings than this are listed one by one below the lead
 
 
@@ -233,6 +238,9 @@ def statements(f):
     codes = _codes(f, clock, out, qual)
     bell = _rings(f, clock, out, qual)
     _other(f, clock, out)
+    for r in f.of("handover"):  # in plain words, in the lead too: what the person at the door was given
+        out.append(("info", report_handover.sentence(r, clock) + _failed(r) + "."))
+        bell += "; " + _lc(report_handover.sentence(r, clock))
     lead = where[0].upper() + where[1:]
     if f.log_last["t"] < f.start or f.log_first["t"] > f.end:
         return "%s %s, so it cannot say whether a code was typed or the bell rung." % (lead, running), out
@@ -300,7 +308,7 @@ def _other(f, clock, out):
             out.append(("alert", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
         elif ev in ("camera_fault", "recovered", "photo_pruned", "records_pruned"):
             out.append(("alert", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
-        elif ev in ("time_set", "code_added", "code_revoked") or ev not in KNOWN:
+        elif ev in ("time_set", "code_added", "code_revoked", "handover_added", "handover_revoked", "handover_reset") or ev not in KNOWN:
             out.append(("info", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
         if r.photo_problem and (r.rec.get("photo_flag") or r.rec.get("photo", False) is None):
             out.append(("alert", "Camera problem at %s (%s): %s." % (at, ev, r.photo_problem)))

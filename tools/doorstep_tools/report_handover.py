@@ -1,0 +1,34 @@
+"""Handovers in the report, in plain words: "the code for amazon-0625 was shown to the person
+in photo 14 at the door at 14:02". The records never hold the code or the challenge, so
+neither can the report.
+"""
+
+
+WORDS = ("handover", "handover_added", "handover_revoked", "handover_reset")
+
+
+def words(rec):
+    from doorstep_tools.report_text import utc
+
+    g = rec.get
+    ev = g("ev")
+    if ev == "handover":
+        return "The carrier code for '%s' was shown on the door display (for %s s) to the person who typed its challenge" % (g("label"), g("shown_s"))
+    if ev == "handover_added":
+        win = ""
+        if g("from") is not None:
+            win += " from %s UTC" % utc(g("from"))
+        if g("until") is not None:
+            win += " until %s UTC" % utc(g("until"))
+        return "Carrier code for '%s' registered, to be shown once at the door%s" % (g("label"), win)
+    if ev == "handover_reset":
+        return "Carrier code for '%s' allowed to be shown once more (by the homeowner)" % g("label")
+    return "Carrier code for '%s' removed" % g("label")
+
+
+def sentence(row, clock):
+    """ "The code for amazon-0625 was shown to the person in photo 14 at the door at 14:02" """
+    from doorstep_tools.report_text import _photo_ref
+
+    who = "the person in %s" % _photo_ref(row) if row.photo_no else "the person at the door (%s)" % _photo_ref(row)
+    return "The code for %s was shown to %s at the door at %s" % (row.rec.get("label"), who, clock.row(row))
