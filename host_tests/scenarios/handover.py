@@ -360,3 +360,34 @@ async def scenario_home_assistant_gets_a_handover_event_with_the_label_only():
     for t, m, q in rig.b.out:
         assert CARRIER.encode() not in m and CHALLENGE.encode() not in m, t
     await rig.stop()
+
+
+def scenario_code_entries_mean_the_same_with_handovers_on():
+    """Random key sequences: with handovers on, every action is the same as without, up to the
+    first '*' typed on an empty entry; only '*' + digits + '#' from there is a challenge."""
+    from doorstep.entry import CodeEntry
+
+    rng = Rng(42)
+    keys = "0123456789*#"
+    seen_challenge = 0
+    for _ in range(400):
+        seq = [keys[b % 12] for b in rng(1 + rng(1)[0] % 20)]
+        plain, ho = CodeEntry(), CodeEntry()
+        ho.handover = True
+        started = False
+        for i, ch in enumerate(seq):
+            if ch == "*" and not ho.pending() and not ho.mode:
+                started = True
+            a, b = plain.key(ch, i * 100), ho.key(ch, i * 100)
+            if not started:
+                assert a == b, (seq, i)
+            if b is not None and b[0] == "challenge":
+                assert started
+                seen_challenge += 1
+                started = False
+                plain = CodeEntry()  # both sides start again from an empty entry
+            if b is not None and b[0] in ("submit", "submit_invalid") and started:
+                raise AssertionError("a challenge became a code: %r" % seq)
+            if not ho.mode and not ho.pending() and not plain.pending():
+                started = False
+    assert seen_challenge > 10, seen_challenge
