@@ -1,7 +1,7 @@
 """Home Assistant's feed (a service of mqtt.MqttLink): summaries out, commands refused.
 
 Outbound, for each record the ledger has written: its photo (if any) to the image entity,
-an event (doorbell ring, keypad verdict), a summary {seq, ev, outcome, label, t, hash} and,
+an event (doorbell ring, keypad verdict, handover: label only), a summary {seq, ev, outcome, label, t, hash} and,
 after the batch, a checkpoint {seq, hash, t, dev, dropped, sig} signed with the device key
 and retained, so a homeowner can prove later that the pulled log still reaches that head.
 Nothing published ever holds a digit typed at the door: records hold only a digit count.
@@ -28,6 +28,7 @@ CHANNEL = "mqtt"  # the channel name in relay_refused records
 # with a run of digits is someone typing a code; the rest is "other".
 _WORDS = (
     (b"reveal", "reveal"), (b"export", "export"), (b"list", "list"), (b"submit", "submit"),
+    (b"handover", "reveal"),  # asking for a carrier code: only the keypad releases one
     (b"code", "submit"), (b"unlock", "submit"), (b"open", "submit"),
 )
 
