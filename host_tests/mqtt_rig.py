@@ -94,9 +94,13 @@ class Rig:
         self.config.update(cfg)
         self.logs = []
 
-    async def start(self, provision=True):
+    async def start(self, provision=True, display=False):
         os.makedirs(self.root, exist_ok=True)
         self.board = VirtualBoard(T0, "host")
+        if display:  # a door display: handovers (firmware/doorstep/handover_door.py)
+            from doorstep_tools.virtual.display import VirtualDisplay
+
+            self.board.display = VirtualDisplay()
         self.dev = VirtualDevice(self.root, self.board)
         if provision:
             await self.dev.provision(Rng(self.seed), admin_key=self.admin)

@@ -198,3 +198,36 @@ def test_a_new_provisioning_retires_the_old_admin_key(tmp_path, broker):
         assert old["admin"] != h.profile()["admin"]
 
     run(go())
+
+
+def test_a_handover_over_the_network_is_shown_only_at_the_door(tmp_path, broker):
+    carrier, challenge = "QX7-5519-KD", "73150864"
+
+    async def go():
+        h = Home(tmp_path, broker)
+        h.provision()
+        w = Watcher(broker, ["#"])
+        rig = await Rig(h.state, broker, seed=0).start(provision=False, display=True)
+        try:
+            await until(lambda: rig.n.connected, what="connect")
+            dev = ["--device", h.spec, "--mqtt-user", HOME[0]]
+            out = await h.run(rig, "handover", "add", "amazon-0625", "--challenge", challenge, *dev, stdin=carrier + "\n")
+            assert "Registered the carrier code for 'amazon-0625'" in out and "signed record seq" in out, out
+            assert "waiting" in await h.run(rig, "handover", "list", *dev)
+            out = await h.run(rig, "handover", "reset", "amazon-0625", *dev, ok=False)
+            assert "needs the cable" in out
+            await rig.dev.press("*" + challenge + "#")
+            assert carrier in " ".join(rig.board.display.lines)
+            assert "shown at the door" in await h.run(rig, "handover", "list", *dev)
+            assert "Revoked" in await h.run(rig, "handover", "revoke", "amazon-0625", *dev)
+            evs = [(r["ev"], r.get("via")) for _, r in rig.ledger() if r["ev"].startswith("handover")]
+            assert evs == [("handover_added", "mqtt"), ("handover", None), ("handover_revoked", "mqtt")], evs
+            await until(lambda: w.on(rig.topic("handover")), what="the handover event")
+        finally:
+            await rig.stop()
+            w.close()
+        # neither the code nor the challenge crossed the broker, in any message, either way
+        assert w.msgs and not [t for t, p, _ in w.msgs if carrier.encode() in p or challenge.encode() in p]
+        assert json.loads(w.on(rig.topic("handover"))[-1])["label"] == "amazon-0625"
+
+    run(go())

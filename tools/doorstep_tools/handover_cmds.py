@@ -130,5 +130,5 @@ def add_parser(sub):
     r.set_defaults(func=_guard(cmd_revoke))
     rs = hs.add_parser("reset", help="let the door show a code once more (over the cable)")
     rs.add_argument("label")
-    add_device_args(rs)
+    add_device_args(rs, True)  # so that mqtt: gets its own answer: it needs the cable
     rs.set_defaults(func=_guard(cmd_reset))
