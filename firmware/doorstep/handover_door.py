@@ -88,8 +88,9 @@ def attach(app):
     door.feedback = feedback
     try:
         book = HandoverBook(app.storage)
-    except Exception:  # noqa: BLE001  -- damaged: challenges are refused (fail closed) and recorded
+    except Exception as e:  # noqa: BLE001  -- damaged: recorded, and challenges refused (fail closed)
         book = None
+        app.emit({"ev": "handover_damaged", "error": str(e)})
     desk = Desk(door, book, screen, app.cfg.get("handover_show_s", 30))
     door.handover = desk
     door.entry.handover = True

@@ -437,3 +437,34 @@ def scenario_code_entries_mean_the_same_with_handovers_on():
             if not ho.mode and not ho.pending() and not plain.pending():
                 started = False
     assert seen_challenge > 10, seen_challenge
+
+
+async def scenario_damaged_store_is_recorded_and_shows_nothing():
+    root = tmpdir()
+    dev = await hdevice(root)
+    add(dev)
+    dev.storage.write_atomic(H.FILE, b'{"h": [{"label": "x"')  # cut short
+    dev2 = VirtualDevice(root, VirtualBoard(T0 + 60, "host"))
+    dev2.board.display = VirtualDisplay()
+    await dev2.boot()
+    d = evs(dev2, "handover_damaged")
+    assert len(d) == 1 and "handover.json" in d[0]["error"], d
+    await dev2.press("*" + CHALLENGE + "#")
+    a = evs(dev2, "attempt")[-1]
+    assert (a["outcome"], a["mode"]) == ("unavailable", "handover") and CARRIER not in shown(dev2)
+
+
+async def scenario_show_time_is_configurable():
+    root = tmpdir()
+    dev = await hdevice(root)
+    add(dev)
+    dev.storage.write_json("config.json", {"handover_show_s": 10})
+    dev2 = VirtualDevice(root, VirtualBoard(T0 + 60, "host"))
+    dev2.board.display = VirtualDisplay()
+    await dev2.boot()
+    await dev2.press("*" + CHALLENGE + "#")
+    assert CARRIER in shown(dev2) and evs(dev2, "handover")[0]["shown_s"] == 10
+    await dev2.advance(9000)
+    assert CARRIER in shown(dev2)
+    await dev2.advance(1500)
+    assert dev2.board.display.lines == []

@@ -4,7 +4,7 @@ neither can the report.
 """
 
 
-WORDS = ("handover", "handover_added", "handover_revoked", "handover_reset")
+WORDS = ("handover", "handover_added", "handover_revoked", "handover_reset", "handover_damaged")
 
 
 def words(rec):
@@ -21,6 +21,8 @@ def words(rec):
         if g("until") is not None:
             win += " until %s UTC" % utc(g("until"))
         return "Carrier code for '%s' registered, to be shown once at the door%s" % (g("label"), win)
+    if ev == "handover_damaged":
+        return "The doorbell's handover file could not be read (%s): no carrier code could be shown until the homeowner added them again" % g("error")
     if ev == "handover_reset":
         return "Carrier code for '%s' allowed to be shown once more (by the homeowner)" % g("label")
     return "Carrier code for '%s' removed" % g("label")

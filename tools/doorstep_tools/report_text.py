@@ -207,7 +207,7 @@ def _describe(rec):
 
 KNOWN = ("genesis", "boot", "ring", "attempt", "relay_refused", "burst_end", "lockout_start", "lockout_end", "heartbeat", "time_set",
          "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned",
-         "handover", "handover_added", "handover_revoked", "handover_reset")
+         "handover", "handover_added", "handover_revoked", "handover_reset", "handover_damaged")
 RINGS_IN_LEAD = 5  # more rings than this are listed one by one below the lead
 
 
@@ -306,7 +306,7 @@ def _other(f, clock, out):
             out.append(("info", "At %s the keypad lockout ended (%s key presses refused during it)%s." % (at, r.rec.get("refused") or 0, _failed(r))))
         elif ev == "relay_refused" and r.rec.get("channel") != "keypad":
             out.append(("alert", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
-        elif ev in ("camera_fault", "recovered", "photo_pruned", "records_pruned"):
+        elif ev in ("camera_fault", "recovered", "photo_pruned", "records_pruned", "handover_damaged"):
             out.append(("alert", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
         elif ev in ("time_set", "code_added", "code_revoked", "handover_added", "handover_revoked", "handover_reset") or ev not in KNOWN:
             out.append(("info", "At %s: %s%s." % (at, _lc(describe(r.rec)), _failed(r))))
