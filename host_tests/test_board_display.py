@@ -9,7 +9,6 @@ import os
 import pytest
 
 from doorstep_tools import unixport
-from doorstep_tools.mpvm import tree_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

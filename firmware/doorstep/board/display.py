@@ -10,10 +10,6 @@ bit-banged bus on those pins. A display that does not answer is reported and the
 without it (and without handovers: a code must never be "shown" on nothing).
 """
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # read by mypy against the ESP32 stubs only
-    import machine
-
 WIDTH = 128
 HEIGHT = 64
 
