@@ -154,7 +154,7 @@ def _ask(prompt):
 
 def _cable_only(spec, what):
     if (spec or "").startswith(("mqtt:", "mqtts:")):
-        raise DeviceError("%s needs the cable (or sim:FOLDER): over MQTT the doorbell takes codes, courier and"
+        raise DeviceError("%s needs the cable (or sim:FOLDER): over MQTT the doorbell takes codes, courier, handover and"
                           " acknowledgement commands only%s" % (what, "; `doorstep collect` keeps its records" if what == "pull" else ""))
 
 

@@ -81,7 +81,7 @@ class MqttDevice:
             "revoke_handover": lambda t, label: ("revoke_handover", {"label": label}, None),
         }
         if fn not in ops:
-            raise MqttDeviceError("this needs the cable: over MQTT the doorbell only takes codes, courier and"
+            raise MqttDeviceError("this needs the cable: over MQTT the doorbell only takes codes, courier, handover and"
                                   " acknowledgement commands (use `doorstep collect` for its records)")
         op, a, secret = ops[fn](*args)
         answer = self._send(op, a, secret)
