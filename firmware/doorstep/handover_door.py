@@ -15,9 +15,9 @@ reads a code (remote.py, handover_remote.py). The rules, in order:
 """
 
 from doorstep import door as D
-from doorstep import words
-from doorstep.handover import DAMAGED, RELEASED, HandoverBook
-from doorstep.screen import Screen
+
+# words, screen and handover are imported only where a display is (attach()): a doorbell
+# without one loads none of them.
 
 MODE = "handover"
 
@@ -31,9 +31,14 @@ class Desk:
         self.rng = None  # salts for handovers added remotely (os.urandom unless a test sets it)
 
     def prompt(self, now_ms):
+        from doorstep import words
+
         self.screen.say(words.wrap(words.PROMPT), now_ms, self.door.entry.timeout_ms)
 
     def submit(self, challenge, n, now_ms):
+        from doorstep import words
+        from doorstep.handover import DAMAGED, RELEASED
+
         d = self.door
         if d.fail_closed:
             return d._verdict(D.FAIL_CLOSED, n, now_ms, mode=MODE)
@@ -70,6 +75,9 @@ def attach(app):
     disp = getattr(app.board, "display", None)
     if disp is None:
         return None
+    from doorstep.handover import HandoverBook
+    from doorstep.screen import Screen
+
     door = app.door
     screen = Screen(disp)
     board_feedback = door.feedback
