@@ -16,7 +16,8 @@ SSD1306_URL := https://files.pythonhosted.org/packages/01/d0/0841d47772962c80af3
 SSD1306_SHA256 := d00cae1ff680e6ae504e258e700f002874b0d924b1a604253b6ea63144b58289
 
 $(VENV)/ssd1306/ssd1306.py: $(VENV)/.installed
-	$(BIN)/python tools/fetch_pinned.py $(SSD1306_URL) $(SSD1306_SHA256) micropython-ssd1306-0.3/ssd1306.py $@
+	$(BIN)/python tools/fetch_pinned.py $(SSD1306_URL) $(SSD1306_SHA256) micropython-ssd1306-0.3/ssd1306.py $@; \
+		rc=$$?; test $$rc -ne 1  # offline (2): go on, the check skips; a wrong SHA-256 (1): stop
 
 $(VENV)/.installed: requirements.txt tools/pyproject.toml
 	@command -v node >/dev/null || (echo "Installing Node.js (runs the MicroPython test runtime)"; \
