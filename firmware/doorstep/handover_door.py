@@ -60,10 +60,14 @@ class Desk:
                 outcome = D.UNAVAILABLE
             return d._verdict(outcome, n, now_ms, label, None, False, MODE)
         d.lockout.success()
-        d.feedback("handover")
-        self.screen.say(words.code_lines(label, code.decode()), now_ms, self.show_s * 1000, True)
+        ok = self.screen.say(words.code_lines(label, code.decode()), now_ms, self.show_s * 1000, True)
         code = None
-        d.emit({"ev": "handover", "label": label, "digits": n, "shown_s": self.show_s})
+        ev = {"ev": "handover", "label": label, "digits": n, "shown_s": self.show_s}
+        if not ok:  # released on flash, but the display failed: the record must not claim it was seen
+            ev["display_failed"] = True
+            self.screen.clear()
+        d.feedback("handover" if ok else "fail_closed")
+        d.emit(ev)
         return None
 
     def poll(self, now_ms):

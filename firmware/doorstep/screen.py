@@ -20,7 +20,9 @@ class Screen:
         self.failed = 0  # display errors (a loose I2C wire must never stop the door)
 
     def say(self, lines, now_ms, hold_ms=None, secret=False):
+        """Show lines; False when the display failed (nothing, or not all of it, was shown)."""
         d = self.display
+        ok = True
         try:
             d.fill(0)
             for i, ln in enumerate(lines[: words.ROWS]):
@@ -28,8 +30,10 @@ class Screen:
             d.show()
         except Exception:  # noqa: BLE001
             self.failed += 1
+            ok = False
         self.until = ticks_add(now_ms, self.verdict_ms if hold_ms is None else hold_ms)
         self.secret = secret
+        return ok
 
     def verdict(self, name, now_ms, seconds=0):
         lines = words.verdict(name, seconds)

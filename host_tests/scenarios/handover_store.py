@@ -112,3 +112,21 @@ async def scenario_show_time_is_configurable():
     assert CARRIER in shown(dev2)
     await dev2.advance(1500)
     assert dev2.board.display.lines == []
+
+
+async def scenario_a_failing_display_is_recorded_not_claimed_as_shown():
+    class Broken(VirtualDisplay):
+        def show(self):
+            raise OSError(19)  # the OLED stopped answering on I2C
+
+    root = tmpdir()
+    dev = await hdevice(root)
+    add(dev)
+    dev2 = VirtualDevice(root, VirtualBoard(T0 + 60, "host"))
+    dev2.board.display = Broken()
+    await dev2.boot()
+    await dev2.press("*" + CHALLENGE + "#")
+    h = evs(dev2, "handover")
+    assert len(h) == 1 and h[0]["display_failed"] is True, h
+    assert dev2.board.feedback_log[-1] == "fail_closed"
+    assert book(dev2).list()[0]["released"] is not None  # released once all the same: never twice

@@ -12,6 +12,9 @@ def words(rec):
 
     g = rec.get
     ev = g("ev")
+    if ev == "handover" and g("display_failed"):
+        return ("The carrier code for '%s' was released by its challenge, but the door display FAILED: it was not shown"
+                " (the homeowner can reset it)" % g("label"))
     if ev == "handover":
         return "The carrier code for '%s' was shown on the door display (for %s s) to the person who typed its challenge" % (g("label"), g("shown_s"))
     if ev == "handover_added":
@@ -32,5 +35,7 @@ def sentence(row, clock):
     """ "The code for amazon-0625 was shown to the person in photo 14 at the door at 14:02" """
     from doorstep_tools.report_text import _photo_ref
 
+    if row.rec.get("display_failed"):
+        return "The code for %s was released at %s but NOT shown: the door display failed (%s)" % (row.rec.get("label"), clock.row(row), _photo_ref(row))
     who = "the person in %s" % _photo_ref(row) if row.photo_no else "the person at the door (%s)" % _photo_ref(row)
     return "The code for %s was shown to %s at the door at %s" % (row.rec.get("label"), who, clock.row(row))
