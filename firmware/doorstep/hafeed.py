@@ -77,7 +77,7 @@ class HaFeed:
 
     def notify(self, rec):
         fields = None
-        for k in ("outcome", "label", "channel", "request", "suppressed", "tones"):
+        for k in ("outcome", "label", "channel", "request", "suppressed", "tones", "mode"):
             if k in rec:
                 if fields is None:
                     fields = {}
@@ -148,7 +148,7 @@ class HaFeed:
         elif ev == "attempt" or ev == "relay_refused":
             kind = fields.get("outcome", ev) if ev == "attempt" else ev
             extra = {}
-            for k in ("label", "channel", "request", "suppressed", "tones"):
+            for k in ("label", "channel", "request", "suppressed", "tones", "mode"):
                 if k in fields:
                     extra[k] = fields[k]
             out.append((tp.verdict, hass.event_payload(kind, seq, t, h, extra, late), False))

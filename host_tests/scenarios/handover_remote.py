@@ -69,8 +69,11 @@ async def scenario_home_assistant_gets_a_handover_event_with_the_label_only():
     await rig.settle()
     cfg = [m for t, m, q in rig.b.out if t == "homeassistant/event/%s/handover/config" % rig.devid]
     assert len(cfg) == 1 and json.loads(cfg[0])["event_types"] == ["handover"], cfg
+    await rig.dev.press("*4444#")  # a wrong challenge: a keypad verdict, marked as a handover's
     await rig.dev.press("*" + CHALLENGE + "#")
     await rig.settle()
+    v = [json.loads(m) for m in rig.b.on("/verdict")]
+    assert [(x["event_type"], x.get("mode")) for x in v] == [("wrong", "handover")], v
     ev = [json.loads(m) for m in rig.b.on("/handover")]
     assert len(ev) == 1, ev
     e = ev[0]
