@@ -26,6 +26,8 @@ $(VENV)/.installed: requirements.txt tools/pyproject.toml
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends mosquitto)
 	@test -x /usr/bin/chromium || (echo "Installing Chromium (the report tests open reports in it)"; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
+	@test -e /lib/ld-linux.so.2 || ! test -d ../shared/tools || (echo "Installing libc6-i386 (runs the 32-bit MicroPython unix port beside the checkout)"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends libc6-i386)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install -q --disable-pip-version-check -e tools
