@@ -14,7 +14,7 @@ from hashlib import sha256
 
 from doorstep import codes as C
 from doorstep import config as cfgmod
-from doorstep import keypad, prune, service
+from doorstep import keypad, motion, prune, service
 from doorstep.compat import sleep_ms, ticks_diff, wait_for_ms
 from doorstep.door import Door
 from doorstep.entry import CodeEntry
@@ -22,6 +22,7 @@ from doorstep.ledger import Ledger, LedgerFull
 from doorstep.lockout import Lockout
 from doorstep.photo import photo_name
 from doorstep.records import PHOTO_EVENTS, Recorder
+from doorstep.shots import Shots
 from doorstep.relay import RelayGuard
 
 KEY_FILE = "key.bin"
@@ -130,6 +131,8 @@ class App:
         self.door = Door(codes, lock, relay, self._on_event, self.board.feedback, self.clock, entry, dtmf)
         layout = keypad.LAYOUT_4X4 if cfg["layout"] == "4x4" else keypad.LAYOUT_3X4
         self.scanner = keypad.KeyScanner(self.board.read_matrix, layout)
+        self.shots = Shots(st, self.board.camera, self.rec.dev, self.boot_no, self.uptime, self.clock, cfg["photo_timeout_ms"])
+        self.motion = motion.attach(self)  # None without a PIR
         if lock.is_locked(self.clock.ticks_ms()):
             self._on_event({"ev": "lockout_start", "level": lock.level, "duration_s": lock.duration_s(), "left": lock.left, "resumed": True})
         self._intercom = False
@@ -166,6 +169,8 @@ class App:
             if pcm:
                 door.audio(pcm, now)
         door.poll(now)
+        if self.motion is not None:
+            self.motion.poll(now)
         if self.uptime() >= self.next_heartbeat:
             self.next_heartbeat += self.cfg["heartbeat_min"] * 60000
             self._on_event({"ev": "heartbeat"})
@@ -197,6 +202,7 @@ class App:
         closed (refuses codes) until a later drain succeeds.
         """
         while self.queue:
+            await self.shots.catch_up()  # photos of events queued meanwhile, before this signature
             ev, t, tq, ms = self.queue[0]
             try:
                 room = await self._make_room(t, tq, ms, prune.rank(ev["ev"], ev.get("channel")))
@@ -204,7 +210,7 @@ class App:
                 self.door.fail_closed = True
                 return False
             if not room and self.door.budget.give_back(ev, self.clock.ticks_ms()):
-                self.queue.pop(0)  # a ring or refusal must not eat the reserve: only counted
+                self.shots.drop(self.queue.pop(0)[0])  # a ring, refusal or visit must not eat the reserve
                 continue
             frame, err = await self._photo(ev)
             try:
@@ -289,7 +295,7 @@ class App:
         """Boot, then run until stop(). Exceptions in a task end the app (the watchdog resets)."""
         await self.boot()
         self.running = True
-        tasks = [asyncio.create_task(c) for c in (self.door_loop(), self.record_loop())]
+        tasks = [asyncio.create_task(c) for c in (self.door_loop(), self.record_loop(), self.shots.run())]
         while self.running:
             await sleep_ms(50)
         for t in tasks:

@@ -105,8 +105,15 @@ class VirtualCamera:
 
 
 class VirtualBoard:
-    def __init__(self, t=None, quality="none", layout=LAYOUT_3X4, render=None):
+    pir_warmup_ms = 10000  # an AM312-class sensor; the HC-SR501 takes up to a minute
+
+    def __init__(self, t=None, quality="none", layout=LAYOUT_3X4, render=None, pir=False):
         self.clock = VirtualClock(t, quality)
+        self.moving = False  # someone moves in front of the PIR: its output is high
+        if pir:  # the firmware's own PIR logic, reading the virtual level
+            from doorstep.board.pir import Pir
+
+            self.pir = Pir(lambda: self.moving, self.clock.ticks_ms(), self.pir_warmup_ms)
         self.keypad = VirtualKeypad(self.clock, layout)
         self.camera = VirtualCamera(render)
         self.feedback_log = []
