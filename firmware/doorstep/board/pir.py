@@ -5,9 +5,10 @@ active-high digital input, polled from the door loop like the bell. A PIR has no
 pin, so its health is judged from what it does:
 
 * warm-up: for ``warmup_ms`` after power-on its output means nothing (HC-SR501: up to a
-  minute; AM312: a few seconds). Nothing it says then counts.
+  minute; AM312: a few seconds). Nothing it says then counts, and it is armed only once its
+  output has then been seen low (idle): the first half of its self-test.
 * answered: a complete pulse (high, then low again) after warm-up proves it is wired, powered
-  and sees. ``answered`` says whether one came since the last take().
+  and sees: the second half. ``answered`` says whether one came since the last take().
 * stuck high: high for ``stuck_ms`` without a break (a shorted output, a sensor facing a
   heater): a blind spot until it goes low again.
 * silent: no pulse for ``silent_ms`` (a cut wire reads low for ever with the pull-down):
@@ -46,20 +47,23 @@ class Pir:
         """The sensor's level now (True: movement), after warm-up; False while warming up
         or in a blind spot. Call every door-loop pass."""
         lv = self.input.active(now_ms)
-        if self.state == WARMING:
-            if ticks_diff(now_ms, self.start) < self.warmup_ms or not self.input.settled:
-                return False
-            self.state = OK
-            self.level, self.since, self.last_pulse = lv, now_ms, now_ms
-            return False  # a level already high at the end of warm-up is no new movement
         if lv != self.level:
             self.level, self.since = lv, now_ms
-            if not lv:
+            if not lv and self.state != WARMING:
                 self.answered = True
                 self.last_pulse = now_ms
                 if self.state != OK:
                     self.state = OK  # stuck_high ends when it drops; silent ends with a pulse
                     return False
+        if self.state == WARMING:
+            if ticks_diff(now_ms, self.start) < self.warmup_ms or not self.input.settled:
+                return False
+            if lv:  # armed only once its output has been seen idle (low) after warm-up
+                if ticks_diff(now_ms, self.since) >= self.stuck_ms:
+                    self.state = STUCK
+                return False
+            self.state, self.last_pulse = OK, now_ms
+            return False
         if self.state == OK:
             if lv and ticks_diff(now_ms, self.since) >= self.stuck_ms:
                 self.state = STUCK
