@@ -450,3 +450,51 @@ def test_a_truncated_config_is_said_at_boot_not_silently_replaced_by_defaults(tm
     boot = [r for r in records(state) if r["ev"] == "boot"][-1]
     assert "config.json is damaged" in boot["config_err"], boot
     assert "config_err='config.json is damaged" in [s for s in out if " boot " in s][-1], out
+
+
+# Presence (issue 14): the motion sensor
+
+def test_motion_verbs_make_one_visit_record_with_its_photo(tmp_path):
+    state = tmp_path / "dev"
+    new, out = after(state, [CLOCK, "advance 15s", "motion start", "advance 5s", "motion stop", "advance 10s",
+                             "motion start", "advance 3s", "motion stop", "advance 2m"])
+    assert evs(new) == ["time_set", "motion"], evs(new)
+    m = new[1]
+    assert m["triggers"] == 2 and m["photo"]["file"] == "photos/%d.jpg" % m["seq"], m
+    assert os.path.getsize(os.path.join(str(state), m["photo"]["file"])) == m["photo"]["size"]
+    assert m["cap_ms"] - m["start_ms"] < 100 and 17000 < m["dur_ms"] < 20000, m
+    line = [s for s in out if " motion " in s][-1]
+    assert "triggers=2" in line and "photo=photos/" in line, line
+
+
+def test_motion_stuck_high_is_a_blind_spot_in_the_script(tmp_path):
+    new, out = after(tmp_path / "dev", [CLOCK, "advance 15s", "motion start", "advance 31m", "motion stop", "advance 5s"])
+    kinds = [e for e in evs(new) if e != "heartbeat"]
+    assert kinds == ["time_set", "motion", "blind_start", "blind_end"], kinds
+    assert "sensor=pir" in [s for s in out if "blind_end" in s][0]
+
+
+def test_motion_verb_errors_are_clear(tmp_path):
+    with pytest.raises(ScriptError, match="motion start"):
+        run(tmp_path / "dev", [CLOCK, "motion go"])
+
+
+def test_interactive_m_key_moves_in_front_of_the_sensor(tmp_path):
+    from doorstep_tools.interactive import KeyFeed, on_key
+
+    out = []
+
+    async def go():
+        sim = Simulator(str(tmp_path / "dev"), out=out.append, photos=False)
+        await sim.start()
+        keys = KeyFeed()
+        await sim.dev.advance(15000)  # the sensor warms up
+        assert await on_key(sim, "m", keys, out.append) and sim.dev.board.moving
+        assert out[-1].startswith("motion started"), out[-1]
+        await sim.dev.advance(3000)
+        assert await on_key(sim, "m", keys, out.append) and not sim.dev.board.moving
+        await sim.dev.advance(70000)
+        assert [s for s in out if " motion " in s and "triggers=1" in s], out[-5:]
+        sim.dev.app.stop()
+
+    asyncio.run(go())
