@@ -145,6 +145,8 @@ class App:
     # Door events -> queue (never blocks the door loop)
     def _on_event(self, ev):
         item = (ev, self.clock.now(), self.clock.quality, self.uptime())
+        if ev["ev"] in PHOTO_EVENTS and not ev.get("suppressed"):
+            self.shots.want(ev, item[3])  # the photo of the moment, before any signature
         self.queue.append(item)
         self.wake.set()
 
@@ -183,7 +185,7 @@ class App:
 
     async def _photo(self, ev):
         # A record that stands for a burst (suppressed) has no photo: its first one had.
-        if ev["ev"] not in PHOTO_EVENTS or ev.get("suppressed"):
+        if ev["ev"] not in PHOTO_EVENTS or ev.get("suppressed") or "shot" in ev:
             return None, None
         try:
             frame = await wait_for_ms(self.board.camera.capture(), self.cfg["photo_timeout_ms"])

@@ -24,8 +24,10 @@ def shot_name(boot, n):
 
 
 def comment(dev, boot, cap_ms, t, ev):
-    """The JPEG comment of a photo taken before its record has a seq: where, when, why."""
-    text = "doorstep dev=%s boot=%d cap=%d t=%s ev=%s" % (dev, boot, cap_ms, "none" if t is None else t, ev)
+    """The JPEG comment of a photo taken before its record has a seq: where, when, why
+    (the event and its channel: prune.py ranks photos by them)."""
+    what = ev["ev"] + (" channel=" + ev["channel"] if "channel" in ev else "")
+    text = "doorstep dev=%s boot=%d cap=%d t=%s ev=%s" % (dev, boot, cap_ms, "none" if t is None else t, what)
     n = len(text) + 2
     return b"\xff\xfe" + bytes((n >> 8, n & 0xFF)) + text.encode()
 
@@ -118,7 +120,7 @@ class Shots:
         self.n += 1
         name = shot_name(self.boot, self.n)
         try:
-            digest, size, raw = save(self.storage, frame, name, comment(self.dev, self.boot, ms, self.clock.now(), ev["ev"]))
+            digest, size, raw = save(self.storage, frame, name, comment(self.dev, self.boot, ms, self.clock.now(), ev))
         except (ValueError, OSError) as e:  # not a JPEG, or flash refused the file
             ev["shot_err"] = str(e)
             return

@@ -85,7 +85,8 @@ async def scenario_photo_stamped_with_dev_seq_time():
     assert data[:4] == b"\xff\xd8\xff\xfe"
     n = data[4] * 256 + data[5]
     text = data[6 : 4 + n].decode()
-    assert text == "doorstep dev=%s seq=%d t=%d ev=ring" % (r["dev"], r["seq"], r["t"]), text
+    # taken at the event, before the record had its seq: boot and capture time name it
+    assert text == "doorstep dev=%s boot=%d cap=%d t=%d ev=ring" % (r["dev"], r["boot"], r["cap_ms"], r["t"]), text
 
 
 async def scenario_camera_faults_never_block_records():

@@ -163,3 +163,54 @@ async def scenario_pir_that_never_answers_is_a_blind_spot():
     assert recs[-1]["lasted_ms"] >= 3000, recs[-1]
     await dev.advance(Motion.quiet_ms)
     assert records(root)[-1]["ev"] != "motion", "the pulse that ended the blind spot was not seen as a visit"
+
+
+async def _run_until_written(app, n, timeout_ms=60000):
+    """The device's own record task and photo task (App.run's), until n records more are out."""
+    import asyncio
+
+    from doorstep.compat import sleep_ms
+
+    done = []
+    old = app.notify
+    app.notify = lambda rec: done.append(rec)
+    tasks = [asyncio.create_task(app.record_loop()), asyncio.create_task(app.shots.run())]
+    waited = 0
+    while len(done) < n and waited < timeout_ms:
+        await sleep_ms(5)
+        waited += 5
+    for t in tasks:
+        t.cancel()
+    await sleep_ms(10)
+    app.notify = old
+    return done
+
+
+async def scenario_five_queued_events_are_photographed_before_the_first_is_signed():
+    from scenarios.device import new_device
+
+    dev = await new_device()
+    app, cam = dev.app, dev.board.camera
+    now = dev.board.clock.ticks_ms
+    shots_at = []
+    real_write = app.rec.write
+
+    async def write(*a):  # how many frames the camera had taken when each record was signed
+        shots_at.append(cam.shots)
+        return await real_write(*a)
+
+    app.rec.write = write
+    n0 = cam.shots
+    app.running = True
+    app.door.ring(now())
+    for ch in ("mqtt", "network", "console", "mqtt_admin"):  # a burst of refusals, one per channel
+        app.door.remote(ch, "reveal", now())
+    assert len(app.queue) == 5 and cam.shots == n0
+    done = await _run_until_written(app, 5)
+    assert [r["ev"] for r in done] == ["ring"] + ["relay_refused"] * 4, done
+    assert shots_at[0] - n0 == 5, shots_at  # every frame before the first signature
+    for r in done:
+        assert r["photo"]["file"] == "photos/%d.jpg" % r["seq"] and r["cap_ms"] >= r["ms"], r
+        assert dev.storage.size(r["photo"]["file"]) == r["photo"]["size"]
+    assert len(set(r["photo"]["sha256"] for r in done)) == 5
+    assert not [n for n in dev.storage.listdir("photos") if n.startswith("cap")]
