@@ -14,7 +14,7 @@ from hashlib import sha256
 
 from doorstep import codes as C
 from doorstep import config as cfgmod
-from doorstep import keypad, motion, prune, service
+from doorstep import keypad, liveness, motion, prune, service
 from doorstep.compat import sleep_ms, ticks_diff, wait_for_ms
 from doorstep.door import Door
 from doorstep.entry import CodeEntry
@@ -133,6 +133,7 @@ class App:
         self.scanner = keypad.KeyScanner(self.board.read_matrix, layout)
         self.shots = Shots(st, self.board.camera, self.rec.dev, self.boot_no, self.uptime, self.clock, cfg["photo_timeout_ms"])
         self.motion = motion.attach(self)  # None without a PIR
+        self.sensors = [s for s in (self.motion, liveness.attach(self)) if s is not None]  # polled each pass
         if lock.is_locked(self.clock.ticks_ms()):
             self._on_event({"ev": "lockout_start", "level": lock.level, "duration_s": lock.duration_s(), "left": lock.left, "resumed": True})
         self._intercom = False
@@ -171,8 +172,8 @@ class App:
             if pcm:
                 door.audio(pcm, now)
         door.poll(now)
-        if self.motion is not None:
-            self.motion.poll(now)
+        for s in self.sensors:
+            s.poll(now)
         if self.uptime() >= self.next_heartbeat:
             self.next_heartbeat += self.cfg["heartbeat_min"] * 60000
             self._on_event({"ev": "heartbeat"})

@@ -17,6 +17,7 @@ DEFAULTS = {
     "photo_timeout_ms": 1500,  # a camera slower than this gives photo_err "timeout"
     "min_free_kb": 256,  # below this the oldest photos are pruned
     "time_jump_s": 120,  # a clock change larger than this is recorded as time_set
+    "camera_keep_min": 360,  # a camera_check record keeps a photo this often (0: never)
 }
 
 _CHOICES = {"relay_policy": ("refuse", "flag"), "layout": ("3x4", "4x4")}
@@ -28,6 +29,7 @@ _RANGES = {
     "photo_timeout_ms": (100, 10000),
     "min_free_kb": (16, 4096),
     "time_jump_s": (1, 86400),
+    "camera_keep_min": (0, 7 * 24 * 60),
 }
 
 

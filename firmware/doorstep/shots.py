@@ -68,6 +68,7 @@ class Shots:
         self.last = None  # (SHA-256 of the frame, size, capture ms) of the newest frame
         self.delays = []  # ms from event to frame, for `make bench` (only while `timing`)
         self.timing = False
+        self.watch = None  # called with (error or None, frame digest, size, ms) for every capture
 
     def want(self, ev, at_ms=None):
         """Take a photo for ev as soon as possible (at_ms: when the event happened)."""
@@ -105,17 +106,24 @@ class Shots:
             await self.catch_up()
 
     async def _take(self, ev, at):
+        err, digest, size = await self._grab(ev, at)
+        if self.watch is not None:
+            self.watch(err, digest, size, self.uptime())
+
+    async def _grab(self, ev, at):
         try:
             frame = await wait_for_ms(self.camera.capture(), self.timeout_ms)
         except asyncio.TimeoutError:
-            ev["shot_err"] = "timeout"
-            return
+            frame, err = None, "timeout"
         except Exception as e:  # noqa: BLE001  -- the driver failed: the record still goes out
-            ev["shot_err"] = "camera: %s" % e
-            return
+            frame, err = None, "camera: %s" % e
+        else:
+            err = None if frame is not None else "no frame"
         if frame is None:
-            ev["shot_err"] = "no frame"
-            return
+            ev["shot_err"] = err
+            return err, None, 0
+        if ev["ev"] == "probe":  # a liveness probe (liveness.py): hashed, never written, no record
+            return None, sha256(frame).digest(), len(frame)
         ms = self.uptime()
         self.n += 1
         name = shot_name(self.boot, self.n)
@@ -123,12 +131,14 @@ class Shots:
             digest, size, raw = save(self.storage, frame, name, comment(self.dev, self.boot, ms, self.clock.now(), ev))
         except (ValueError, OSError) as e:  # not a JPEG, or flash refused the file
             ev["shot_err"] = str(e)
-            return
+            return str(e), None, 0
+        n = len(frame)
         frame = None
         ev["shot"] = {"file": name, "sha256": digest, "size": size, "ms": ms, "digest": raw}
         self.last = (digest, size, ms)
         if self.timing:
             self.delays.append(ms - at)
+        return None, raw, n
 
 
 def bind(storage, rec, event, seq, check):

@@ -152,13 +152,13 @@ async def scenario_pir_that_never_answers_is_a_blind_spot():
     root = dev.storage.root
     n0 = len(records(root))
     await dev.advance(Pir.silent_ms + 20000)
-    recs = [r for r in records(root)[n0:] if r["ev"] != "heartbeat"]
+    recs = [r for r in records(root)[n0:] if r["ev"] not in ("heartbeat", "camera_check")]
     assert [r["ev"] for r in recs] == ["blind_start"] and recs[0]["reason"] == "silent", recs
     beats = _of(records(root)[n0:], "heartbeat")
     assert beats and not beats[0]["motion"]["answered"], beats
     dev.idle_ms = 1000
     await walk_by(dev, 3000, 3000)  # repaired: the first complete pulse ends it
-    recs = [r for r in records(root) if r["ev"] != "heartbeat"]
+    recs = [r for r in records(root) if r["ev"] not in ("heartbeat", "camera_check")]
     assert recs[-1]["ev"] == "blind_end" and recs[-1]["reason"] == "silent", recs[-1]
     assert recs[-1]["lasted_ms"] >= 3000, recs[-1]
     await dev.advance(Motion.quiet_ms)
@@ -214,3 +214,59 @@ async def scenario_five_queued_events_are_photographed_before_the_first_is_signe
         assert dev.storage.size(r["photo"]["file"]) == r["photo"]["size"]
     assert len(set(r["photo"]["sha256"] for r in done)) == 5
     assert not [n for n in dev.storage.listdir("photos") if n.startswith("cap")]
+
+
+# Camera liveness (liveness.py)
+
+async def scenario_heartbeat_proves_the_camera_saw_and_a_photo_is_kept_now_and_then():
+    from scenarios.device import new_device
+
+    from doorstep.liveness import CameraWatch
+
+    dev = await new_device()
+    dev.app.cfg["heartbeat_min"] = 60
+    root = dev.storage.root
+    n0 = len(records(root))
+    await dev.advance(6 * HOUR + 2000)
+    recs = records(root)[n0:]
+    beats = _of(recs, "heartbeat")
+    assert len(beats) == 6, [r["ev"] for r in recs]
+    per_hour = HOUR // CameraWatch.probe_ms
+    for b in beats:
+        cam = b["camera"]
+        assert cam["seen"] is True and cam["blind_ms"] == 0 and per_hour - 1 <= cam["good"] <= cam["frames"] <= per_hour + 1, cam
+        last = cam["last"]
+        assert len(last["sha256"]) == 64 and last["size"] > 1000 and b["ms"] - CameraWatch.probe_ms <= last["cap_ms"] <= b["ms"], (b["ms"], last)
+    kept = _of(recs, "camera_check")
+    assert len(kept) == 1 and kept[0]["photo"]["file"] == "photos/%d.jpg" % kept[0]["seq"], kept
+    assert dev.storage.size(kept[0]["photo"]["file"]) == kept[0]["photo"]["size"]
+    # probes are hashed, never written: the kept photo is the only one
+    assert dev.storage.listdir("photos") == ["%d.jpg" % kept[0]["seq"]], dev.storage.listdir("photos")
+    from doorstep import prune
+
+    assert prune.photo_rank(dev.storage, kept[0]["seq"]) == 0  # the first to go when room is needed
+
+
+async def scenario_dark_frozen_or_failing_camera_is_a_blind_spot_with_start_and_end():
+    from scenarios.device import new_device
+
+    from doorstep.liveness import CameraWatch
+
+    dev = await new_device()
+    root, cam = dev.storage.root, dev.board.camera
+    dev.idle_ms = 5000
+    await dev.advance(CameraWatch.probe_ms * 2)  # a few good frames first: the median of sizes
+    for mode, reason in (("dark", "dark"), ("frozen", "frozen"), ("fail", "failing")):
+        n0 = len(records(root))
+        cam.mode = mode
+        await dev.advance(CameraWatch.probe_ms * (CameraWatch.bad_in_a_row + 2))
+        starts = [r for r in records(root)[n0:] if r["ev"] == "blind_start"]
+        assert len(starts) == 1 and (starts[0]["sensor"], starts[0]["reason"]) == ("camera", reason), (mode, starts)
+        cam.mode = "ok"
+        await dev.advance(CameraWatch.probe_ms + 5000)
+        ends = [r for r in records(root)[n0:] if r["ev"] == "blind_end"]
+        assert len(ends) == 1 and ends[0]["reason"] == reason, (mode, records(root)[n0:])
+        assert ends[0]["lasted_ms"] >= CameraWatch.probe_ms * 2 and ends[0]["ms"] > starts[0]["ms"], (starts, ends)
+    await dev.advance(HOUR)
+    beats = _of(records(root), "heartbeat")
+    assert beats and beats[0]["camera"]["seen"] is False and beats[0]["camera"]["blind_ms"] > 0, beats[0]["camera"]
