@@ -14,7 +14,7 @@ from hashlib import sha256
 
 from doorstep import codes as C
 from doorstep import config as cfgmod
-from doorstep import keypad, liveness, motion, prune, service
+from doorstep import keypad, presence, prune, service
 from doorstep.compat import sleep_ms, ticks_diff, wait_for_ms
 from doorstep.door import Door
 from doorstep.entry import CodeEntry
@@ -22,7 +22,6 @@ from doorstep.ledger import Ledger, LedgerFull
 from doorstep.lockout import Lockout
 from doorstep.photo import photo_name
 from doorstep.records import PHOTO_EVENTS, Recorder
-from doorstep.shots import Shots
 from doorstep.relay import RelayGuard
 
 KEY_FILE = "key.bin"
@@ -131,9 +130,7 @@ class App:
         self.door = Door(codes, lock, relay, self._on_event, self.board.feedback, self.clock, entry, dtmf)
         layout = keypad.LAYOUT_4X4 if cfg["layout"] == "4x4" else keypad.LAYOUT_3X4
         self.scanner = keypad.KeyScanner(self.board.read_matrix, layout)
-        self.shots = Shots(st, self.board.camera, self.rec.dev, self.boot_no, self.uptime, self.clock, cfg["photo_timeout_ms"])
-        self.motion = motion.attach(self)  # None without a PIR
-        self.sensors = [s for s in (self.motion, liveness.attach(self)) if s is not None]  # polled each pass
+        presence.attach(self)  # shots, sensors (motion, camera liveness), snapshots
         if lock.is_locked(self.clock.ticks_ms()):
             self._on_event({"ev": "lockout_start", "level": lock.level, "duration_s": lock.duration_s(), "left": lock.left, "resumed": True})
         self._intercom = False

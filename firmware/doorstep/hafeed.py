@@ -72,7 +72,9 @@ class HaFeed:
         self.ticks = app.clock.ticks_ms
         self.uptime = app.uptime
         self.storage = app.storage
-        self.topics = [self.tp.commands]
+        self.topics = [self.tp.commands, self.tp.snapshot]
+        self.snapshot = getattr(app, "snapshots", None)
+        self.presses = 0  # snapshot button presses seen (each a snapshot, or counted when rate-limited)
 
     def notify(self, rec):
         fields = None
@@ -105,6 +107,11 @@ class HaFeed:
             c.publish(tp.checkpoint, self.cp, True)
 
     def on_msg(self, topic, msg):
+        if topic == self.tp.snapshot:  # the button: its payload is never read
+            self.presses += 1
+            if self.snapshot is not None:
+                self.snapshot.request("hass", self.ticks())
+            return True
         cmd = self.tp.command
         if topic[: len(cmd)] != cmd or topic[len(cmd): len(cmd) + 1] not in (b"", b"/"):
             return False

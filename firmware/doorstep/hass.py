@@ -4,12 +4,14 @@ Kept apart from the MQTT transport (mqtt.py) and from the feed that sends it (ha
 because it is the part that follows Home Assistant's documented schema (MQTT discovery; the event, image and sensor platforms)
 and changes when that does. Everything here is pure data: no socket, no client.
 
-One device, five entities, all with unique ids made from the device id:
+One device, six entities, all with unique ids made from the device id:
     event  ring      device_class doorbell, event_types ["ring"]
     event  verdict   one event type per outcome at the keypad (VERDICTS)
     image  photo     the latest photo's JPEG bytes (content_type image/jpeg)
     sensor heartbeat time of the last signed heartbeat (device_class timestamp)
     sensor head      seq of the newest record (read from the signed checkpoint)
+    button snapshot  a signed photo now (snapshot.py); its topic is not under cmd/ or admin/,
+                     and what is sent to it is never read: it cannot touch the codes
 Availability is one retained topic: "online" on connect, "offline" as the last will.
 """
 
@@ -54,6 +56,7 @@ class Topics:
         self.checkpoint = (p + "checkpoint").encode()
         self.command = (p + "cmd").encode()
         self.commands = (p + "cmd/#").encode()  # matches .../cmd and everything below it
+        self.snapshot = (p + "button/snapshot").encode()
         self.discovery = discovery
         self.dev = dev
 
@@ -100,6 +103,8 @@ def discovery(tp):
     yield (tp.config_topic("sensor", "head"), entity("head", "Log head", {
         "state_topic": checkpoint, "value_template": "{{ value_json.seq }}",
         "json_attributes_topic": checkpoint, "entity_category": "diagnostic", "icon": "mdi:link-variant"}))
+    yield (tp.config_topic("button", "snapshot"), entity("snapshot", "Take a signed photo", {
+        "command_topic": tp.snapshot.decode(), "payload_press": "PRESS", "icon": "mdi:camera"}))
 
 
 def event_payload(kind, seq, t, hash_, extra, late_s=0):

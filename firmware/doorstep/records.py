@@ -14,7 +14,7 @@ from doorstep.ledger import LedgerFull
 VERSION = 1
 BASE = ("v", "dev", "seq", "boot", "t", "tq", "ms", "ev", "prev", "sig")
 # Events that photograph the door.
-PHOTO_EVENTS = ("ring", "attempt", "relay_refused", "lockout_start")
+PHOTO_EVENTS = ("ring", "attempt", "relay_refused", "lockout_start", "snapshot")
 
 
 def device_id(pub):

@@ -270,3 +270,33 @@ async def scenario_dark_frozen_or_failing_camera_is_a_blind_spot_with_start_and_
     await dev.advance(HOUR)
     beats = _of(records(root), "heartbeat")
     assert beats and beats[0]["camera"]["seen"] is False and beats[0]["camera"]["blind_ms"] > 0, beats[0]["camera"]
+
+
+# Snapshots on request (snapshot.py)
+
+async def scenario_snapshot_while_locked_out_and_a_rate_limited_flood():
+    from scenarios.device import new_device
+
+    dev = await new_device()
+    app, root = dev.app, dev.storage.root
+    while not app.door.lockout.is_locked(dev.board.clock.ticks_ms()):
+        await dev.press("111111#")
+    n0 = len(records(root))
+    snaps = app.snapshots
+    now = dev.board.clock.ticks_ms
+    assert snaps.request("hass", now()) is True
+    await dev.tick()
+    recs = records(root)[n0:]
+    assert [r["ev"] for r in recs] == ["snapshot"] and recs[0]["photo"]["file"] == "photos/%d.jpg" % recs[0]["seq"], recs
+    assert app.door.lockout.is_locked(now())
+    sent = 1
+    for _ in range(2 * 360):  # a press every 10 s for two hours
+        snaps.request("hass", now())
+        sent += 1
+        await dev.advance(10000)
+    recs = [r for r in records(root)[n0:] if r["ev"] == "snapshot"]
+    assert len(recs) <= 2 * snaps.per_hour + 1 and all(r["photo"] for r in recs), len(recs)
+    assert len(recs) + sum(r.get("rate_limited", 0) for r in recs) + snaps.limited == sent
+    for a in recs:
+        near = [b for b in recs if 0 <= b["ms"] - a["ms"] < HOUR]
+        assert len(near) <= snaps.per_hour, len(near)

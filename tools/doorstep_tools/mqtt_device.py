@@ -74,6 +74,7 @@ class MqttDevice:
             "add_courier": lambda t, label, secret_hex: ("add_courier", {"label": label}, ("secret", bytes.fromhex(secret_hex))),
             "revoke": lambda t, label: ("revoke", {"label": label}, None),
             "mark_pulled": lambda seq, h: ("mark_pulled", {"seq": seq, "hash": h}, None),
+            "snapshot": lambda: ("snapshot", {}, None),
         }
         if fn not in ops:
             raise MqttDeviceError("this needs the cable: over MQTT the doorbell only takes codes, courier and"
