@@ -17,7 +17,7 @@ DEFAULTS = {
     "photo_timeout_ms": 1500,  # a camera slower than this gives photo_err "timeout"
     "min_free_kb": 256,  # below this the oldest photos are pruned
     "time_jump_s": 120,  # a clock change larger than this is recorded as time_set
-    "camera_keep_min": 360,  # a camera_check record keeps a photo this often (0: never)
+    "camera_keep_min": 1440,  # a camera_check record keeps a photo this often (0: never)
 }
 
 _CHOICES = {"relay_policy": ("refuse", "flag"), "layout": ("3x4", "4x4")}

@@ -86,6 +86,6 @@ class CameraWatch:
 def attach(app):
     """The camera's watch, wired into the app (every board has a camera, maybe a failing one)."""
     cfg = app.cfg
-    w = CameraWatch(app.shots, app.emit, app.uptime, app.clock.ticks_ms(), cfg.get("camera_keep_min", 360) * 60000)
+    w = CameraWatch(app.shots, app.emit, app.uptime, app.clock.ticks_ms(), cfg.get("camera_keep_min", 1440) * 60000)
     app.rec.beat.append(w.heartbeat)
     return w

@@ -224,7 +224,9 @@ async def scenario_heartbeat_proves_the_camera_saw_and_a_photo_is_kept_now_and_t
     from doorstep.liveness import CameraWatch
 
     dev = await new_device()
-    dev.app.cfg["heartbeat_min"] = 60
+    watch = [s for s in dev.app.sensors if isinstance(s, CameraWatch)][0]
+    watch.keep_ms = 6 * HOUR  # config.json camera_keep_min: 360
+    watch.next_keep = dev.board.clock.ticks_ms() + watch.keep_ms
     root = dev.storage.root
     n0 = len(records(root))
     await dev.advance(6 * HOUR + 2000)

@@ -5,6 +5,7 @@ homeowner (or a carrier's claims desk) reads first. Problems are stated, never s
 import json
 from datetime import datetime, timezone
 
+from doorstep_tools import report_presence
 from doorstep_tools.verify import ERROR
 
 DAY = 86400
@@ -120,6 +121,9 @@ def _fields(rec):
 def _describe(rec):
     ev = rec.get("ev")
     g = rec.get
+    said = report_presence.describe(rec)  # motion, blind spots, snapshots, the camera's check
+    if said is not None:
+        return said
     if ev == "genesis":
         return "Doorbell set up: its signing key was made (device %s)" % g("dev")
     if ev == "boot":
@@ -170,7 +174,8 @@ def _describe(rec):
         free = g("free")
         if isinstance(free, int):
             s += "; %d MB flash free" % (free >> 20) if free >= 10 << 20 else "; %d kB flash free" % (free >> 10)
-        return s
+        sensors = report_presence.heartbeat_words(rec)
+        return s + "; " + sensors if sensors else s
     if ev == "time_set":
         old = "not set" if g("old") is None else utc(g("old")) + " UTC"
         new = "?" if not isinstance(g("new"), int) else utc(g("new")) + " UTC"
@@ -202,7 +207,8 @@ def _describe(rec):
 
 
 KNOWN = ("genesis", "boot", "ring", "attempt", "relay_refused", "burst_end", "lockout_start", "lockout_end", "heartbeat", "time_set",
-         "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned")
+         "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned",
+         "motion", "blind_start", "blind_end", "snapshot", "camera_check")
 RINGS_IN_LEAD = 5  # more rings than this are listed one by one below the lead
 
 
@@ -232,10 +238,14 @@ def statements(f):
     qual = " while it was recording" if f.gaps else ""
     codes = _codes(f, clock, out, qual)
     bell = _rings(f, clock, out, qual)
+    moved = report_presence.lead_clause(f, clock)  # None without a motion sensor
+    out += report_presence.statements(f, clock)
     _other(f, clock, out)
     lead = where[0].upper() + where[1:]
     if f.log_last["t"] < f.start or f.log_first["t"] > f.end:
         return "%s %s, so it cannot say whether a code was typed or the bell rung." % (lead, running), out
+    if moved is not None:
+        return "%s %s; %s; %s; %s." % (lead, running, codes, bell, moved), out
     return "%s %s; %s; %s." % (lead, running, codes, bell), out
 
 
