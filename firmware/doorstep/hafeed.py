@@ -7,7 +7,8 @@ and retained, so a homeowner can prove later that the pulled log still reaches t
 Nothing published ever holds a digit typed at the door: records hold only a digit count.
 What Home Assistant expects (topics, discovery, payloads) is in hass.py.
 
-Inbound: <prefix>/cmd/#. Nothing on it can submit, reveal, list or export a code; every
+Inbound: <prefix>/button/snapshot, the snapshot button (snapshot.py; its payload is never
+read), and <prefix>/cmd/#, where nothing can submit, reveal, list or export a code: every
 message is classified by a few keywords (never copied) and answered with
 Door.remote("mqtt", request, now), which refuses it, rate-limits and records it.
 

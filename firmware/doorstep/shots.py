@@ -153,7 +153,37 @@ def bind(storage, rec, event, seq, check):
         storage.rename(shot["file"], name)
         shot["file"] = name  # a record flash refused is written again later: maybe another seq
     rec["photo"] = {"sha256": shot["sha256"], "size": shot["size"], "file": name}
-    rec["cap_ms"] = shot["ms"]
+    if shot["ms"] is not None:
+        rec["cap_ms"] = shot["ms"]
     flag = check.judge(shot["size"], shot["digest"])
     if flag:
         rec["photo_flag"] = flag
+
+
+def recover(storage, emit):
+    """At boot: frames a power cut left without their record (the event was in RAM) become
+    `photo_recovered` records with the photo (its comment says boot, capture time and event);
+    half-written ones (.tmp) are deleted, and counted in a record first."""
+    try:
+        names = [n for n in storage.listdir(DIR) if n.startswith("cap")]
+    except OSError:
+        return
+    torn = [n for n in names if n.endswith(".tmp")]
+    if torn:
+        emit({"ev": "photo_recovered", "torn": len(torn)})
+        for n in torn:
+            storage.remove(DIR + "/" + n)
+    for n in names:
+        if n.endswith(".jpg"):
+            name = DIR + "/" + n
+            h, size = sha256(), 0
+            with storage.open(name, "rb") as f:
+                while True:
+                    b = f.read(1024)
+                    if not b:
+                        break
+                    h.update(b)
+                    size += len(b)
+            d = h.digest()
+            emit({"ev": "photo_recovered", "name": n,
+                  "shot": {"file": name, "sha256": hexlify(d).decode(), "size": size, "ms": None, "digest": d}})

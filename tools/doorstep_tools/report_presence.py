@@ -46,6 +46,10 @@ def describe(rec):
         if g("rate_limited"):
             s += "; %s requests before it were refused (rate limit)" % g("rate_limited")
         return s
+    if ev == "photo_recovered":
+        if g("torn"):
+            return "At start-up the doorbell deleted %s photo(s) a power cut had left half-written" % g("torn")
+        return "At start-up the doorbell found a photo taken just before a power cut whose record was lost with it (%s)" % g("name")
     if ev == "camera_check":
         return "The camera's daily photo of the doorstep (kept to show what it saw)"
     return None

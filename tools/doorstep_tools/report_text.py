@@ -208,7 +208,7 @@ def _describe(rec):
 
 KNOWN = ("genesis", "boot", "ring", "attempt", "relay_refused", "burst_end", "lockout_start", "lockout_end", "heartbeat", "time_set",
          "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned",
-         "motion", "blind_start", "blind_end", "snapshot", "camera_check")
+         "motion", "blind_start", "blind_end", "snapshot", "camera_check", "photo_recovered")
 RINGS_IN_LEAD = 5  # more rings than this are listed one by one below the lead
 
 
