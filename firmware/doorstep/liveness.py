@@ -37,6 +37,7 @@ class CameraWatch:
         self.blind_at = self.blind_mark = None
         self.last = None  # {"sha256", "size", "cap_ms"} of the newest frame
         self.beat = [0, 0, True, 0]  # since the last heartbeat: frames, good ones, never blind, blind ms
+        self.on_good = None  # camotion.FramePir.frame, when the camera stands in for a PIR
         shots.watch = self.seen
 
     def poll(self, now_ms):
@@ -58,6 +59,8 @@ class CameraWatch:
             self.beat[1] += 1
             self.bad = 0
             self.last = {"sha256": hexlify(digest).decode(), "size": size, "cap_ms": ms}
+            if self.on_good is not None:
+                self.on_good(size)
             if self.reason is not None:
                 lasted = ms - self.blind_at
                 self.beat[3] += ms - self.blind_mark

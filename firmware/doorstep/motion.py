@@ -119,9 +119,10 @@ class Motion:
                            "blind_ms": blind, "state": self.state}}
 
 
-def attach(app):
-    """The Motion of a board with a PIR (board.pir), wired into the app; None without one."""
-    pir = getattr(app.board, "pir", None)
+def attach(app, pir=None):
+    """The Motion of a board with a PIR (board.pir, or camotion.FramePir), wired into the app;
+    None without one."""
+    pir = pir or getattr(app.board, "pir", None)
     if pir is None:
         return None
     m = Motion(pir, app.emit, app.shots, app.uptime)

@@ -91,3 +91,55 @@ async def scenario_snapshot_while_locked_out_and_a_rate_limited_flood():
     for a in recs:
         near = [b for b in recs if 0 <= b["ms"] - a["ms"] < HOUR]
         assert len(near) <= snaps.per_hour, len(near)
+
+
+# Motion from the camera where no PIR is fitted (camotion.py)
+
+async def _camera_watching(motion_s):
+    from doorstep_tools.virtual.board import VirtualBoard
+    from doorstep_tools.virtual.device import VirtualDevice
+    from fakes import Rng, tmpdir
+    from scenarios.device import T0
+
+    root = tmpdir()
+    dev = VirtualDevice(root, VirtualBoard(T0, "host"))
+    await dev.provision(Rng(3))
+    if motion_s:
+        dev.storage.write_json("config.json", {"camera_motion_s": motion_s})
+    await dev.boot()
+    await dev.advance(10000)  # a few frames: the baseline
+    return dev
+
+
+async def scenario_without_a_pir_the_camera_sees_a_visit():
+    from doorstep.motion import Motion
+
+    dev = await _camera_watching(2)
+    root, cam = dev.storage.root, dev.board.camera
+    assert dev.app.motion is not None and dev.app.motion.pir.state == "ok"
+    n0 = len(records(root))
+    await dev.advance(20000)
+    assert len(records(root)) == n0  # the same scene: nothing
+    cam.mode = "person"  # someone walks up
+    await dev.advance(12000)
+    cam.mode = "ok"
+    await dev.advance(Motion.quiet_ms + 10000)
+    new = records(root)[n0:]
+    assert [r["ev"] for r in new] == ["motion"], new
+    m = new[0]
+    assert m["triggers"] >= 1 and m["photo"]["size"] > 2600, m  # its photo shows the visitor
+    assert m["cap_ms"] - m["start_ms"] <= 3000, m
+    await dev.advance(HOUR)
+    hb = _of(records(root), "heartbeat")[-1]
+    assert hb["motion"]["armed"] is True and hb["motion"]["visits"] == 1, hb["motion"]
+
+
+async def scenario_camera_motion_is_off_unless_configured():
+    dev = await _camera_watching(0)
+    assert dev.app.motion is None
+    n0 = len(records(dev.storage.root))
+    dev.board.camera.mode = "person"
+    await dev.advance(20000)
+    dev.board.camera.mode = "ok"
+    await dev.advance(70000)
+    assert not [r for r in records(dev.storage.root)[n0:] if r["ev"] == "motion"]

@@ -217,8 +217,8 @@ class Simulator:
             d.board.moving = args[0] == "start"
             await d.advance(100)  # the PIR's output settles
         elif verb == "camera":
-            if args not in (["ok"], ["fail"], ["dark"], ["frozen"]):
-                raise ValueError("use 'camera ok|fail|dark|frozen'")
+            if args not in (["ok"], ["fail"], ["dark"], ["frozen"], ["person"]):
+                raise ValueError("use 'camera ok|fail|dark|frozen|person' (person: someone in the picture)")
             d.board.camera.mode = args[0]
         else:
             if not re.fullmatch(r"[a-z-]+", verb):  # e.g. a code typed without 'keys': never echo its digits

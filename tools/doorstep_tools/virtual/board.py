@@ -73,7 +73,8 @@ def synthetic_jpeg(n, size=2000):
 
 class VirtualCamera:
     """Modes: ok (a new frame each time), fail (driver error), none (no frame),
-    dark (a tiny frame), frozen (the same frame again), slow (never answers in time)."""
+    dark (a tiny frame), frozen (the same frame again), slow (never answers in time),
+    person (someone in the picture: a busier frame, a third larger)."""
 
     def __init__(self, render=None):
         self.mode = "ok"
@@ -99,7 +100,10 @@ class VirtualCamera:
         if m == "frozen" and self.last is not None:
             return self.last
         self.n += 1
-        frame = synthetic_jpeg(self.n, 60) if m == "dark" else self.render(self.n)
+        if m == "person":
+            frame = synthetic_jpeg(self.n, 2700)
+        else:
+            frame = synthetic_jpeg(self.n, 60) if m == "dark" else self.render(self.n)
         self.last = frame
         return frame
 

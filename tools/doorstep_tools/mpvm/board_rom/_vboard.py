@@ -349,7 +349,7 @@ async def _advance(ms):
             await asyncio.sleep_ms(0)
 
 
-CAMERA_MODES = ("ok", "fail", "none", "dark", "frozen", "slow")
+CAMERA_MODES = ("ok", "fail", "none", "dark", "frozen", "slow", "person")
 
 
 async def _press(req):
