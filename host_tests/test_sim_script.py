@@ -300,7 +300,7 @@ def test_power_cut_mid_record_leaves_a_torn_tail_that_verify_reports(tmp_path):
         (["intercom on", "dtmf 12x"], 2, "use 'dtmf 1234'"),
         (["intercom maybe"], 1, "use 'intercom on' or 'intercom off'"),
         (["remote list"], 1, "use 'remote submit CODE' or 'remote reveal'"),
-        (["camera blurry"], 1, "use 'camera ok|fail|dark|frozen'"),
+        (["camera blurry"], 1, "use 'camera ok|fail|dark|frozen|person'"),
         (["clock tomorrow"], 1, "is not a UTC time"),
         (["power-cut after-bytes x"], 1, "use 'power-cut' or 'power-cut after-bytes N'"),
         (["power-cut", "ring"], 2, "the device has no power: 'ring' needs a 'boot' first"),
