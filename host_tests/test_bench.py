@@ -35,3 +35,15 @@ def test_door_session_fits_a_generous_heap_not_a_tiny_one():
     capped = bench.session_files(bench.source_files())
     assert bench.capped_ok(capped, 512 * 1024)
     assert not bench.capped_ok(capped, 64 * 1024)
+
+
+def test_presence_bench_reports_capture_before_the_record_task():
+    from doorstep_tools import bench_presence
+
+    lines = []
+    bench_presence.capture_figures(lines.append)
+    now = [int(x) for x in lines[1].split(": ")[1].split(" ms")[0].split(", ")]
+    before = [int(x) for x in lines[2].split(": ")[1].split(" ms")[0].split(", ")]
+    assert len(now) == len(before) == 5 and "ESP32 est." in lines[4], lines
+    # the 5th frame no longer waits for the four records ahead of it (each a signature)
+    assert now[4] < before[4], lines

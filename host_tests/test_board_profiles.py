@@ -184,3 +184,32 @@ def test_bad_display_settings_are_refused(board, words):
     msg = refused(board)
     for w in words:
         assert w in msg, msg
+
+
+def test_pir_pin():
+    hw = profiles.resolve({"profile": "freenove-s3", "pins": {"pir": 48}, "pir_warmup_s": 30})
+    assert hw["pir"] == 48 and hw["pir_warmup_s"] == 30
+    assert profiles.resolve({"profile": "freenove-s3"})["pir"] is None  # not fitted unless configured
+    assert profiles.resolve({"profile": "ai-thinker"})["pir_warmup_s"] == 60
+    # an input-only pin suits it (active high: it needs no pull-up)
+    cam = {"pwdn": 32, "reset": -1, "xclk": 0, "sda": 26, "scl": 27, "data": [5, 18, 19, 21, 36, 39, 12, 2],
+           "vsync": 25, "href": 23, "pclk": 22}
+    hw = profiles.resolve({"profile": "ai-thinker", "camera": cam, "pins": {"pir": 34, "led": None, "buzzer": None}})
+    assert hw["pir"] == 34
+
+
+@pytest.mark.parametrize("board, words", [
+    ({"profile": "freenove-s3", "pins": {"pir": 45}}, ["GPIO 45", "board.pins.pir", "strapping", "ESP32S3"]),
+    ({"profile": "freenove-s3", "pins": {"pir": 46}}, ["GPIO 46", "strapping"]),
+    ({"profile": "ai-thinker", "pins": {"pir": 15}}, ["GPIO 15", "strapping", "ESP32"]),
+    ({"profile": "freenove-s3", "pins": {"pir": 39}}, ["GPIO 39 is used twice", "bell", "pir"]),
+    ({"profile": "freenove-s3", "pins": {"pir": 6}}, ["GPIO 6 is used twice", "camera (vsync)"]),
+    ({"profile": "freenove-s3", "pins": {"pir": 36}}, ["GPIO 36", "octal PSRAM"]),
+    ({"profile": "freenove-s3", "pins": {"pir": 23}}, ["GPIO 23", "does not exist"]),
+    ({"profile": "freenove-s3", "pins": {"pir": "48"}}, ["board.pins.pir", "'48'"]),
+    ({"profile": "freenove-s3", "pir_warmup_s": 0}, ["board.pir_warmup_s", "1 to 120"]),
+])
+def test_bad_pir_settings_are_refused_by_name(board, words):
+    msg = refused(board)
+    for w in words:
+        assert w in msg, msg

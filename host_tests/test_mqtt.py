@@ -460,7 +460,9 @@ class Client:
     def set_callback(self, f): self.cb = f
     def set_last_will(self, topic, msg, retain=False, qos=0): self.will = (topic, msg, retain, qos)
     def connect(self, clean_session=True, timeout=None): return 0
-    def subscribe(self, topic, qos=0): self.sub = topic
+    def subscribe(self, topic, qos=0):
+        self.subs = getattr(self, 'subs', []) + [topic]
+        if topic.endswith(b'/cmd/#'): self.sub = topic
     def publish(self, topic, msg, retain=False, qos=0): self.out.append((topic, bytes(msg), retain))
     def check_msg(self):
         if self.inbox:
@@ -507,7 +509,7 @@ assert await n.flush(20000)
 n.stop()
 await task
 print(json.dumps({'pub': public_info(dev.storage)[0], 'cid': c.cid, 'will': [c.will[0].decode(), c.will[1].decode(), c.will[2], c.will[3]],
-                  'sub': c.sub.decode(), 'out': [[t.decode(), hexlify(m).decode(), r] for t, m, r in c.out]}))
+                  'sub': c.sub.decode(), 'subs': [t.decode() for t in c.subs], 'out': [[t.decode(), hexlify(m).decode(), r] for t, m, r in c.out]}))
 """
 
 
@@ -518,6 +520,7 @@ def test_notifier_runs_under_micropython(micropython):
     dev = cpmod.device_id(pub)
     prefix = "doorstep/" + dev
     assert got["cid"] == "ds-" + dev and len(got["cid"]) <= 23 and got["sub"] == prefix + "/cmd/#"
+    assert prefix + "/button/snapshot" in got["subs"], got["subs"]  # the Home Assistant button
     assert got["will"] == [prefix + "/status", "offline", True, 1]
     out_msgs = [(t, bytes.fromhex(m), r) for t, m, r in got["out"]]
     lines = [x for path, data in sorted(files.items()) for x in data.split(b"\n") if x]

@@ -276,6 +276,21 @@ def test_camera_failure_and_ring(board):
     assert board.records()[-1]["photo"]["size"] > 0
 
 
+def test_motion_on_the_control_port_is_one_visit_with_its_photo(board):
+    if board.control(status=True)["app"] != "running":
+        restart_app(board)
+    board.control(advance_ms=15000)  # the PIR has warmed up
+    n = len(board.records())
+    assert board.control(motion=True)["ok"]
+    board.control(advance_ms=4000)
+    assert board.control(motion=False)["ok"]
+    board.control(advance_ms=65000)  # a minute without movement ends the visit
+    new = [r for r in board.records()[n:] if r["ev"] != "heartbeat"]
+    assert [r["ev"] for r in new] == ["motion"], new
+    m = new[0]
+    assert m["triggers"] == 1 and m["photo"]["size"] > 0 and 0 <= m["cap_ms"] - m["start_ms"] < 1000, m
+
+
 def test_the_clock_runs_through_resets_like_the_rtc(tmp_path):
     with VBoard(str(tmp_path / "flash"), clock="none") as b:
         st = b.control(status=True)

@@ -14,7 +14,7 @@ from hashlib import sha256
 
 from doorstep import codes as C
 from doorstep import config as cfgmod
-from doorstep import handover_door, keypad, prune, service
+from doorstep import handover_door, keypad, presence, prune, service
 from doorstep.compat import sleep_ms, ticks_diff, wait_for_ms
 from doorstep.door import Door
 from doorstep.entry import CodeEntry
@@ -131,6 +131,7 @@ class App:
         handover_door.attach(self)  # a display at the door: verdicts in words, and handovers
         layout = keypad.LAYOUT_4X4 if cfg["layout"] == "4x4" else keypad.LAYOUT_3X4
         self.scanner = keypad.KeyScanner(self.board.read_matrix, layout)
+        presence.attach(self)  # shots, sensors (motion, camera liveness), snapshots
         if lock.is_locked(self.clock.ticks_ms()):
             self._on_event({"ev": "lockout_start", "level": lock.level, "duration_s": lock.duration_s(), "left": lock.left, "resumed": True})
         self._intercom = False
@@ -143,6 +144,8 @@ class App:
     # Door events -> queue (never blocks the door loop)
     def _on_event(self, ev):
         item = (ev, self.clock.now(), self.clock.quality, self.uptime())
+        if ev["ev"] in PHOTO_EVENTS and not ev.get("suppressed"):
+            self.shots.want(ev, item[3])  # the photo of the moment, before any signature
         self.queue.append(item)
         self.wake.set()
 
@@ -167,6 +170,8 @@ class App:
             if pcm:
                 door.audio(pcm, now)
         door.poll(now)
+        for s in self.sensors:
+            s.poll(now)
         if self.uptime() >= self.next_heartbeat:
             self.next_heartbeat += self.cfg["heartbeat_min"] * 60000
             self._on_event({"ev": "heartbeat"})
@@ -179,7 +184,7 @@ class App:
 
     async def _photo(self, ev):
         # A record that stands for a burst (suppressed) has no photo: its first one had.
-        if ev["ev"] not in PHOTO_EVENTS or ev.get("suppressed"):
+        if ev["ev"] not in PHOTO_EVENTS or ev.get("suppressed") or "shot" in ev:
             return None, None
         try:
             frame = await wait_for_ms(self.board.camera.capture(), self.cfg["photo_timeout_ms"])
@@ -198,6 +203,7 @@ class App:
         closed (refuses codes) until a later drain succeeds.
         """
         while self.queue:
+            await self.shots.catch_up()  # photos of events queued meanwhile, before this signature
             ev, t, tq, ms = self.queue[0]
             try:
                 room = await self._make_room(t, tq, ms, prune.rank(ev["ev"], ev.get("channel")))
@@ -205,7 +211,7 @@ class App:
                 self.door.fail_closed = True
                 return False
             if not room and self.door.budget.give_back(ev, self.clock.ticks_ms()):
-                self.queue.pop(0)  # a ring or refusal must not eat the reserve: only counted
+                self.shots.drop(self.queue.pop(0)[0])  # a ring, refusal or visit must not eat the reserve
                 continue
             frame, err = await self._photo(ev)
             try:
@@ -290,7 +296,7 @@ class App:
         """Boot, then run until stop(). Exceptions in a task end the app (the watchdog resets)."""
         await self.boot()
         self.running = True
-        tasks = [asyncio.create_task(c) for c in (self.door_loop(), self.record_loop())]
+        tasks = [asyncio.create_task(c) for c in (self.door_loop(), self.record_loop(), self.shots.run())]
         while self.running:
             await sleep_ms(50)
         for t in tasks:

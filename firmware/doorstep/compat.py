@@ -51,6 +51,7 @@ async def wait_for_ms(coro, ms, poll_ms=5):
     WebAssembly port; this way every runtime runs the same code.
     """
     task = _asyncio.create_task(coro)
+    await sleep_ms(0)  # a coroutine with nothing to wait for (a frame ready) is done now
     waited = 0
     while not task.done():
         if waited >= ms:

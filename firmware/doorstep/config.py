@@ -18,6 +18,8 @@ DEFAULTS = {
     "min_free_kb": 256,  # below this the oldest photos are pruned
     "time_jump_s": 120,  # a clock change larger than this is recorded as time_set
     "handover_show_s": 30,  # a carrier code stays on the door display this long (handover.py)
+    "camera_keep_min": 1440,  # a camera_check record keeps a photo this often (0: never)
+    "camera_motion_s": 0,  # without a PIR: look for movement in a frame this often (0: off)
 }
 
 _CHOICES = {"relay_policy": ("refuse", "flag"), "layout": ("3x4", "4x4")}
@@ -30,6 +32,8 @@ _RANGES = {
     "min_free_kb": (16, 4096),
     "time_jump_s": (1, 86400),
     "handover_show_s": (5, 120),
+    "camera_keep_min": (0, 7 * 24 * 60),
+    "camera_motion_s": (0, 60),
 }
 
 

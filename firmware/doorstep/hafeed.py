@@ -7,7 +7,8 @@ and retained, so a homeowner can prove later that the pulled log still reaches t
 Nothing published ever holds a digit typed at the door: records hold only a digit count.
 What Home Assistant expects (topics, discovery, payloads) is in hass.py.
 
-Inbound: <prefix>/cmd/#. Nothing on it can submit, reveal, list or export a code; every
+Inbound: <prefix>/button/snapshot, the snapshot button (snapshot.py; its payload is never
+read), and <prefix>/cmd/#, where nothing can submit, reveal, list or export a code: every
 message is classified by a few keywords (never copied) and answered with
 Door.remote("mqtt", request, now), which refuses it, rate-limits and records it.
 
@@ -73,7 +74,9 @@ class HaFeed:
         self.ticks = app.clock.ticks_ms
         self.uptime = app.uptime
         self.storage = app.storage
-        self.topics = [self.tp.commands]
+        self.topics = [self.tp.commands, self.tp.snapshot]
+        self.snapshot = getattr(app, "snapshots", None)
+        self.presses = 0  # snapshot button presses seen (each a snapshot, or counted when rate-limited)
 
     def notify(self, rec):
         fields = None
@@ -106,6 +109,11 @@ class HaFeed:
             c.publish(tp.checkpoint, self.cp, True)
 
     def on_msg(self, topic, msg):
+        if topic == self.tp.snapshot:  # the button: its payload is never read
+            self.presses += 1
+            if self.snapshot is not None:
+                self.snapshot.request("hass", self.ticks())
+            return True
         cmd = self.tp.command
         if topic[: len(cmd)] != cmd or topic[len(cmd): len(cmd) + 1] not in (b"", b"/"):
             return False

@@ -11,6 +11,8 @@ One device, six entities, all with unique ids made from the device id:
     image  photo     the latest photo's JPEG bytes (content_type image/jpeg)
     sensor heartbeat time of the last signed heartbeat (device_class timestamp)
     sensor head      seq of the newest record (read from the signed checkpoint)
+    button snapshot  a signed photo now (snapshot.py); its topic is not under cmd/ or admin/,
+                     and what is sent to it is never read: it cannot touch the codes
 Availability is one retained topic: "online" on connect, "offline" as the last will.
 """
 
@@ -56,6 +58,7 @@ class Topics:
         self.checkpoint = (p + "checkpoint").encode()
         self.command = (p + "cmd").encode()
         self.commands = (p + "cmd/#").encode()  # matches .../cmd and everything below it
+        self.snapshot = (p + "button/snapshot").encode()
         self.discovery = discovery
         self.dev = dev
 
@@ -104,6 +107,8 @@ def discovery(tp):
     yield (tp.config_topic("sensor", "head"), entity("head", "Log head", {
         "state_topic": checkpoint, "value_template": "{{ value_json.seq }}",
         "json_attributes_topic": checkpoint, "entity_category": "diagnostic", "icon": "mdi:link-variant"}))
+    yield (tp.config_topic("button", "snapshot"), entity("snapshot", "Take a signed photo", {
+        "command_topic": tp.snapshot.decode(), "payload_press": "PRESS", "icon": "mdi:camera"}))
 
 
 def event_payload(kind, seq, t, hash_, extra, late_s=0):

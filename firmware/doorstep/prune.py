@@ -22,11 +22,11 @@ KEEP = 2  # the rank of code attempts and lockouts
 
 def rank(ev, channel=None):
     """Which photos a record may push out (those of its rank or below): KEEP for code attempts
-    at the keypad and lockouts, 1 for rings, 0 for refused remote requests and for records
+    at the keypad and lockouts, 1 for rings, visits (motion) and snapshots, 0 for refused remote requests and for records
     without a photo (a heartbeat makes room from pulled files, or uses the reserve)."""
     if ev in ("attempt", "lockout_start", "handover") or (ev == "relay_refused" and channel == "keypad"):
         return KEEP
-    return 1 if ev == "ring" else 0
+    return 1 if ev in ("ring", "motion", "snapshot") else 0
 
 
 def _photo_seqs(storage):

@@ -8,13 +8,13 @@ photo, when the event has one, is written first: the record binds its hash.
 from binascii import hexlify
 from hashlib import sha256
 
-from doorstep import canon, ed25519, photo
+from doorstep import canon, ed25519, photo, shots
 from doorstep.ledger import LedgerFull
 
 VERSION = 1
 BASE = ("v", "dev", "seq", "boot", "t", "tq", "ms", "ev", "prev", "sig")
 # Events that photograph the door.
-PHOTO_EVENTS = ("ring", "attempt", "relay_refused", "lockout_start", "handover")
+PHOTO_EVENTS = ("ring", "attempt", "relay_refused", "lockout_start", "handover", "snapshot")
 
 
 def device_id(pub):
@@ -32,6 +32,7 @@ class Recorder:
         self.check = photo.PhotoCheck()
         self.counts = {}  # event type -> count since the last heartbeat
         self.last_heartbeat = None  # its seq: a verifier checks nothing is missing between
+        self.beat = []  # callables giving more heartbeat fields (motion.py: the sensor's account)
 
     async def write(self, event, t, tq, ms, frame=None, photo_err=None):
         """Sign and append one record; returns it. Raises LedgerFull if flash refuses it.
@@ -59,7 +60,11 @@ class Recorder:
             free = self.storage.free_bytes()
             if free is not None:
                 event["free"] = free
+            for more in self.beat:
+                event.update(more())
         for k in event:
+            if k in ("shot", "shot_err"):  # a photo taken at the event (shots.py): bound below
+                continue
             if k in BASE and k != "ev":
                 raise ValueError("event field %r would overwrite a record field" % k)
             rec[k] = event[k]
@@ -77,6 +82,8 @@ class Recorder:
         elif photo_err is not None:
             rec["photo"] = None
             rec["photo_err"] = photo_err
+        elif "shot" in event:
+            shots.bind(self.storage, rec, event, seq, self.check)
         rec["prev"] = self.ledger.head
         return rec
 

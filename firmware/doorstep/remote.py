@@ -1,7 +1,7 @@
 """Remote administration over MQTT (a service of mqtt.MqttLink), without the cable.
 
 The homeowner's PC sends sealed commands (seal.py) to <prefix>/admin/cmd:
-    {"dev", "n", "op", "args"}     op: info, list, add_code, add_courier, revoke, mark_pulled,
+    {"dev", "n", "op", "args"}     op: info, list, add_code, add_courier, revoke, mark_pulled, snapshot,
                                    and add/list/revoke_handover (handover_remote.py)
 n is a counter the device keeps on flash (admin.json): a command is carried out only if its
 n is higher than any before, so a replayed or reordered command is refused. A code or a
@@ -27,8 +27,8 @@ from doorstep.ledger import line_hash
 
 STATE_FILE = "admin.json"
 CHANNEL = "mqtt_admin"  # refusals on the admin and mirror-ack topics
-OPS = ("info", "list", "add_code", "add_courier", "revoke", "mark_pulled") + handover_remote.OPS
-RECORDED = ("add_code", "add_courier", "revoke") + handover_remote.RECORDED  # answered once their record is on flash
+OPS = ("info", "list", "add_code", "add_courier", "revoke", "mark_pulled", "snapshot") + handover_remote.OPS
+RECORDED = ("add_code", "add_courier", "revoke", "snapshot") + handover_remote.RECORDED  # answered once their record is on flash
 
 
 def configured(storage):
@@ -141,6 +141,11 @@ class Remote:
             from doorstep import admin
 
             return admin.mark_pulled(self.storage, args.get("seq"), args.get("hash"), app.ledger)
+        if op == "snapshot":  # a photo now, as a signed record (snapshot.py); never the codes
+            now = app.clock.ticks_ms()
+            if not app.snapshots.request("mqtt", now, n):
+                raise ValueError("rate-limited: the next snapshot can be taken in %d s" % ((app.snapshots.wait_ms(now) + 999) // 1000))
+            return {"snapshot": True}
         label = args.get("label")
         ev = {"label": label, "via": "mqtt", "cmd": n}
         if op == "revoke":

@@ -1002,3 +1002,79 @@ def check_display_on_the_expanders_bus_and_a_missing_driver():
         assert (w, h, addr) == (128, 64, 0x3C) and i2c is board.keypad.i2c  # one bus, two addresses
     finally:
         sys.modules.pop("ssd1306", None)
+
+
+def _pir_board(pins=None, **opts):
+    board_cfg = {"profile": "freenove-s3", "pins": pins or {"pir": 48}}
+    board_cfg.update(opts)
+    board, hw, logs = _board(cfg={"board": board_cfg})
+    return board, hw
+
+
+def _pir_run(pir, t, ms, step=10):
+    """Poll like the door loop for ms from t: (end time, rising edges seen)."""
+    rises, was = 0, pir.state == "ok" and pir.level
+    end = t + ms
+    while t < end:
+        lv = pir.poll(t)
+        rises += lv and not was
+        was = lv
+        t += step
+    return t, rises
+
+
+def check_pir_is_an_active_high_input_with_pull_down():
+    board, hw = _pir_board(pir_warmup_s=2)
+    pin = sim.pins[48]
+    assert pin.mode == machine.Pin.IN and pin.pull == machine.Pin.PULL_DOWN, (pin.mode, pin.pull)
+    pir = board.pir
+    assert pin.value() == 0  # nothing connected: the pull-down reads "no movement"
+    node = ("gpio", 48)
+    t = pir.start
+    sim.levels[node] = 1  # an HC-SR501 is often high while it warms up: no movement counted
+    t, n = _pir_run(pir, t, 2500)
+    assert n == 0 and pir.state == "warming", (n, pir.state)  # armed once seen idle
+    sim.levels[node] = 0
+    t, n = _pir_run(pir, t, 500)
+    assert n == 0 and not pir.answered and pir.state == "ok", pir.state
+    for _ in range(3):  # three people walk by: the output goes high for a second each
+        sim.levels[node] = 1
+        t, n1 = _pir_run(pir, t, 1000)
+        sim.levels[node] = 0
+        t, n2 = _pir_run(pir, t, 1000)
+        assert n1 + n2 == 1
+    assert pir.take() is True and pir.take() is False  # it answered since the last heartbeat
+    sim.levels[node] = 1  # a 20 ms spike is no movement
+    t, n = _pir_run(pir, t, 20)
+    sim.levels[node] = 0
+    t, n2 = _pir_run(pir, t, 200)
+    assert n + n2 == 0
+
+
+def check_pir_stuck_high_and_cut_wire_are_blind():
+    from doorstep.board.pir import Pir
+
+    board, hw = _pir_board(pir_warmup_s=1)
+    pir, node = board.pir, ("gpio", 48)
+    t, _ = _pir_run(pir, pir.start, 1500, 100)
+    sim.levels[node] = 1
+    t, n = _pir_run(pir, t, Pir.stuck_ms - 1000, 1000)
+    assert n == 1 and pir.state == "ok", (n, pir.state)
+    t, n = _pir_run(pir, t, 4000, 1000)
+    assert pir.state == "stuck_high" and pir.poll(t) is False
+    sim.levels[node] = 0
+    t, _ = _pir_run(pir, t, 300, 100)
+    assert pir.state == "ok" and pir.poll(t) is False
+    del sim.levels[node]  # the wire is cut: the pull-down holds it low for ever
+    t, _ = _pir_run(pir, t, Pir.silent_ms + 60000, 60000)
+    assert pir.state == "silent", pir.state
+
+
+def check_pir_on_an_input_only_pin_has_no_internal_pull():
+    cam = {"pwdn": 32, "reset": -1, "xclk": 0, "sda": 26, "scl": 27, "data": [5, 18, 19, 21, 36, 39, 12, 2],
+           "vsync": 25, "href": 23, "pclk": 22}
+    board, hw, logs = _board("ai-thinker", cfg={"board": {"profile": "ai-thinker", "camera": cam,
+                                                           "pins": {"pir": 34, "led": None, "buzzer": None}}})
+    assert board.pir is not None and sim.pins[34].pull != machine.Pin.PULL_DOWN
+    board, hw, logs = _board("ai-thinker")
+    assert board.pir is None  # not fitted: no motion task, heartbeats say nothing of motion

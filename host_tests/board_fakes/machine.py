@@ -66,6 +66,8 @@ class _Sim:
                 return 0
             if n in self.levels:
                 return self.levels[n]
+        if node[0] == "gpio" and p is not None and p.pull == Pin.PULL_DOWN:
+            return 0  # nothing drives it: the pull-down wins
         return 1  # pull-ups: GPIO PULL_UP, released open-drain, the PCF8574's weak pull-ups
 
     # What a person does

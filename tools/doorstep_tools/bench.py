@@ -370,13 +370,14 @@ def main():
           " budget 64 KB (what deploy copies to an ESP32: under Signing below)"
           % (mpy_size() / 1024, mpy_size("-O3") / 1024))
     print("  records written per second on this host (CPython, sign + append, no photo): %.1f" % host_records_per_s())
-    from doorstep_tools import bench_crypto, bench_handover, bench_mirror
+    from doorstep_tools import bench_crypto, bench_handover, bench_mirror, bench_presence
 
     bench_handover.report(files)
     bench_mirror.report(capped, cap)
     verifier_figures()
     bench_crypto.report()
     flood_figures()
+    bench_presence.report()
 
 
 if __name__ == "__main__":

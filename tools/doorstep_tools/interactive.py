@@ -1,6 +1,7 @@
 """`make sim`: the terminal is the door's keypad, in real time.
 
 Keys: 0-9 * # type at the keypad; r rings the bell; i switches the intercom on/off;
+m starts or stops someone moving in front of the motion sensor;
 p cuts the power and b restores it; q quits (and says how to verify what happened).
 """
 
@@ -14,7 +15,7 @@ import tty
 
 from doorstep_tools.sim import Simulator, feedback_text
 
-HELP = "keys: 0-9 * #  |  r ring  i intercom on/off  p power cut  b power on  q quit"
+HELP = "keys: 0-9 * #  |  r ring  i intercom on/off  m motion on/off  p power cut  b power on  q quit"
 
 
 def _demo_code(sim):
@@ -66,7 +67,7 @@ async def on_key(sim, ch, keys, out):
         else:
             await sim.command("boot")
         return True
-    if ch not in "0123456789*#rip":
+    if ch not in "0123456789*#ripm":
         out(HELP)
         return True
     if not sim.alive:
@@ -78,6 +79,10 @@ async def on_key(sim, ch, keys, out):
         on = not sim.dev.board.intercom_on
         await sim.command("intercom " + ("on" if on else "off"))
         out("intercom " + ("on: codes typed now are refused as relayed" if on else "off"))
+    elif ch == "m":
+        on = not sim.dev.board.moving
+        await sim.command("motion " + ("start" if on else "stop"))
+        out("motion " + ("started: the visit is recorded a minute after it stops" if on else "stopped"))
     elif ch == "p":
         await sim.command("power-cut")
     else:

@@ -79,6 +79,7 @@ class MqttDevice:
                                                               ("secret", (code + "\n" + ch).encode())),
             "list_handover": lambda: ("list_handover", {}, None),
             "revoke_handover": lambda t, label: ("revoke_handover", {"label": label}, None),
+            "snapshot": lambda: ("snapshot", {}, None),
         }
         if fn not in ops:
             raise MqttDeviceError("this needs the cable: over MQTT the doorbell only takes codes, courier, handover and"

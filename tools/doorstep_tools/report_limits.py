@@ -4,6 +4,7 @@ verification actually established (docs/threat-model.md says why each one holds)
 Each sentence is (kind, text): "alert" where the evidence is weaker than it may look, else "info".
 """
 
+from doorstep_tools import report_presence
 from doorstep_tools.report_text import duration, utc
 from doorstep_tools.verify_posture import sealed, words
 
@@ -18,8 +19,8 @@ def limits(f):
     out.append(_reach(res))
     out.append(("info", "Heartbeats (one every %s) show that the doorbell was running and recording%s; they do not show"
                 " that nobody was at the door." % (duration(f.period_s), " except in the gaps listed" if f.gaps else "")))
-    out.append(("alert", "Someone who neither rang the bell nor typed a code leaves no record: the doorbell takes a photo only"
-                " when %s, and does not watch for movement." % PHOTO_WORDS))
+    out.append(report_presence.nobody_came(f) or ("alert", "Someone who neither rang the bell nor typed a code leaves no"
+                " record: the doorbell takes a photo only when %s, and does not watch for movement." % PHOTO_WORDS))
     sessions = [r for r in res.records if r.get("ev") == "service"]
     if sessions:
         out.append(("alert", "The doorbell's console was opened %d time%s (service records, first at %s): who used it cannot be"

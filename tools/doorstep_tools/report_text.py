@@ -5,6 +5,7 @@ homeowner (or a carrier's claims desk) reads first. Problems are stated, never s
 import json
 from datetime import datetime, timezone
 
+from doorstep_tools import report_presence
 from doorstep_tools.verify import ERROR
 from doorstep_tools import report_handover
 
@@ -121,6 +122,9 @@ def _fields(rec):
 def _describe(rec):
     ev = rec.get("ev")
     g = rec.get
+    said = report_presence.describe(rec)  # motion, blind spots, snapshots, the camera's check
+    if said is not None:
+        return said
     if ev == "genesis":
         return "Doorbell set up: its signing key was made (device %s)" % g("dev")
     if ev == "boot":
@@ -172,7 +176,8 @@ def _describe(rec):
         free = g("free")
         if isinstance(free, int):
             s += "; %d MB flash free" % (free >> 20) if free >= 10 << 20 else "; %d kB flash free" % (free >> 10)
-        return s
+        sensors = report_presence.heartbeat_words(rec)
+        return s + "; " + sensors if sensors else s
     if ev == "time_set":
         old = "not set" if g("old") is None else utc(g("old")) + " UTC"
         new = "?" if not isinstance(g("new"), int) else utc(g("new")) + " UTC"
@@ -207,7 +212,8 @@ def _describe(rec):
 
 KNOWN = ("genesis", "boot", "ring", "attempt", "relay_refused", "burst_end", "lockout_start", "lockout_end", "heartbeat", "time_set",
          "code_added", "code_revoked", "camera_fault", "recovered", "photo_pruned", "records_pruned",
-         "handover", "handover_added", "handover_revoked", "handover_reset", "handover_damaged")
+         "handover", "handover_added", "handover_revoked", "handover_reset", "handover_damaged",
+         "motion", "blind_start", "blind_end", "snapshot", "camera_check", "photo_recovered")
 RINGS_IN_LEAD = 5  # more rings than this are listed one by one below the lead
 
 
@@ -237,6 +243,8 @@ def statements(f):
     qual = " while it was recording" if f.gaps else ""
     codes = _codes(f, clock, out, qual)
     bell = _rings(f, clock, out, qual)
+    moved = report_presence.lead_clause(f, clock)  # None without a motion sensor
+    out += report_presence.statements(f, clock)
     _other(f, clock, out)
     for r in f.of("handover"):  # in plain words, in the lead too: what the person at the door was given
         out.append(("info", report_handover.sentence(r, clock) + _failed(r) + "."))
@@ -244,6 +252,8 @@ def statements(f):
     lead = where[0].upper() + where[1:]
     if f.log_last["t"] < f.start or f.log_first["t"] > f.end:
         return "%s %s, so it cannot say whether a code was typed or the bell rung." % (lead, running), out
+    if moved is not None:
+        return "%s %s; %s; %s; %s." % (lead, running, codes, bell, moved), out
     return "%s %s; %s; %s." % (lead, running, codes, bell), out
 
 

@@ -38,7 +38,7 @@ def describe(rec):
     when = show_utc(t, "%Y-%m-%d %H:%M:%S")
     extra = []
     for k in ("outcome", "label", "digits", "of", "channel", "request", "reason", "suppressed", "level", "duration_s",
-              "left", "bytes", "source", "free"):
+              "left", "bytes", "source", "free", "sensor", "triggers", "dur_ms", "lasted_ms"):
         if k in rec and (k != "reason" or ev != "boot"):
             extra.append("%s=%s" % (k, rec[k]))
     if ev == "boot":
@@ -86,7 +86,7 @@ class Simulator:
         self.on_feedback = None  # called with each feedback pattern the door shows
 
     def _board(self):
-        b = VirtualBoard(self.clock_t, "ntp" if self.clock_t is not None else "none")
+        b = VirtualBoard(self.clock_t, "ntp" if self.clock_t is not None else "none", pir=True)
         if self.photos:
             from doorstep_tools.virtual.scene import make_renderer
 
@@ -218,13 +218,18 @@ class Simulator:
             else:
                 raise ValueError("use 'remote submit CODE' or 'remote reveal'")
             await d.advance(10)
+        elif verb == "motion":
+            if args not in (["start"], ["stop"]):
+                raise ValueError("use 'motion start' (someone moves in front of the PIR) or 'motion stop'")
+            d.board.moving = args[0] == "start"
+            await d.advance(100)  # the PIR's output settles
         elif verb == "camera":
-            if args not in (["ok"], ["fail"], ["dark"], ["frozen"]):
-                raise ValueError("use 'camera ok|fail|dark|frozen'")
+            if args not in (["ok"], ["fail"], ["dark"], ["frozen"], ["person"]):
+                raise ValueError("use 'camera ok|fail|dark|frozen|person' (person: someone in the picture)")
             d.board.camera.mode = args[0]
         else:
             if not re.fullmatch(r"[a-z-]+", verb):  # e.g. a code typed without 'keys': never echo its digits
-                raise ValueError("a line must start with a command: clock, advance, ring, keys, intercom, dtmf, remote, camera, power-cut or boot")
+                raise ValueError("a line must start with a command: clock, advance, ring, keys, intercom, dtmf, remote, motion, camera, power-cut or boot")
             raise ValueError("unknown command %r" % verb)
 
     async def run_script(self, lines):

@@ -22,7 +22,7 @@ or a pseudo-terminal. What the ESP32 would do, it does:
 
 The control port (JSON lines, one reply per request; events pushed to every client):
   {"press": "1234#"}  keys on the virtual keypad matrix, 250 ms apart (the only way to type a code)
-  {"ring": true}  {"intercom": true|false}  {"camera": "ok|fail|none|dark|frozen|slow"}
+  {"ring": true}  {"intercom": true|false}  {"motion": true|false}  {"camera": "ok|fail|none|dark|frozen|slow"}
   {"advance_ms": N}  board time jumps N ms (timeouts and heartbeats fire in order)
   {"clock": T, "source": "ntp"}  set the board's UTC clock (seconds since 1970)
   {"status": true}  {"wait_idle": true}  {"sync": true}  {"reset": "soft|hard|power"}

@@ -14,7 +14,7 @@ import esp32
 import machine
 import network
 
-from doorstep.board import cam, clock, feedback, inputs, matrix, mic, net, posture, profiles
+from doorstep.board import cam, clock, feedback, inputs, matrix, mic, net, pir, posture, profiles
 
 _CAUSES = (
     ("PWRON_RESET", "power_on"),
@@ -47,6 +47,7 @@ class Board:
         self.mic = mic
         self.audio = mic.read if mic is not None else None  # no microphone: no DTMF detector
         self.display = None  # an ssd1306.SSD1306_I2C when the profile has one (board/display.py)
+        self.pir = None  # type: pir.Pir | None  # a PIR motion sensor (doorstep/motion.py polls it)
         self.wdt = None  # type: machine.WDT | None
         self.keypad_errors = 0
         self.wifi = None
@@ -187,6 +188,10 @@ def build(cfg, hw=None, keypad=None, log=print):
             log("doorstep: the I2S microphone did not start (%s): no DTMF check on intercom audio" % e)
 
     board = Board(keypad, clock.RtcClock(machine.RTC()), camera, fb, bell, intercom, microphone)
+    if hw["pir"] is not None:  # active high; the pull-down makes a cut wire read "no movement"
+        n = hw["pir"]
+        p = Pin(n, Pin.IN) if n in profiles._INPUT_ONLY[hw["chip"]] else Pin(n, Pin.IN, Pin.PULL_DOWN)  # input-only: 100k to GND
+        board.pir = pir.Pir(p.value, board.clock.ticks_ms(), hw["pir_warmup_s"] * 1000)
     board.keep = keep
     board.production = profiles.production(cfg)
     if hw.get("display") is not None:

@@ -22,7 +22,10 @@ _INPUT_ONLY = {"esp32": (34, 35, 36, 37, 38, 39), "esp32s3": ()}
 # Roles that drive the pin or need the internal pull-up (so not input-only pins).
 _NEEDS_OUTPUT = ("sda", "scl", "oled_sda", "oled_scl", "led", "buzzer", "mic_sck", "mic_ws")
 _NEEDS_PULLUP = ("bell", "intercom", "service")
-_SINGLE = ("sda", "scl", "oled_sda", "oled_scl", "bell", "intercom", "led", "buzzer", "service", "mic_sck", "mic_ws", "mic_sd")
+_SINGLE = ("sda", "scl", "oled_sda", "oled_scl", "bell", "intercom", "led", "buzzer", "service", "mic_sck", "mic_ws", "mic_sd", "pir")
+# Pins the chip reads at reset to choose how it boots: a PIR output (driven high while it
+# sees movement, and often during its warm-up) must not sit on one.
+_STRAPPING = {"esp32": (0, 2, 5, 12, 15), "esp32s3": (0, 3, 45, 46)}
 _PIN_KEYS = _SINGLE + ("rows", "cols")
 
 
@@ -47,7 +50,7 @@ PROFILES = {
             "sda": 14, "scl": 15, "bell": 13, "led": 12, "buzzer": 2,
             "intercom": "pcf7",  # the expander's spare 8th pin (3x4 keypad only)
             "service": None, "mic_sck": None, "mic_ws": None, "mic_sd": None,
-            "rows": None, "cols": None, "oled_sda": None, "oled_scl": None,
+            "rows": None, "cols": None, "oled_sda": None, "oled_scl": None, "pir": None,
         },
         "camera": {"pwdn": 32, "reset": -1, "xclk": 0, "sda": 26, "scl": 27,
                    "data": (5, 18, 19, 21, 36, 39, 34, 35), "vsync": 25, "href": 23, "pclk": 22},
@@ -65,7 +68,7 @@ PROFILES = {
             "rows": (1, 14, 21, 47), "cols": (41, 42, 40),
             "bell": 39, "intercom": 38, "led": 2, "buzzer": 3,
             "service": None, "mic_sck": None, "mic_ws": None, "mic_sd": None,
-            "sda": None, "scl": None, "oled_sda": None, "oled_scl": None,
+            "sda": None, "scl": None, "oled_sda": None, "oled_scl": None, "pir": None,
         },
         "camera": {"pwdn": -1, "reset": -1, "xclk": 15, "sda": 4, "scl": 5,
                    "data": (11, 9, 8, 10, 12, 18, 17, 16), "vsync": 6, "href": 7, "pclk": 13},
@@ -97,6 +100,7 @@ _OPTIONS = {
     # the door display (board/display.py): on the PCF8574's bus, or on pins oled_sda/oled_scl
     "display": (None, lambda v: v is None or v == "ssd1306", "\"ssd1306\" (a 128x64 I2C OLED) or null"),
     "display_addr": (0x3C, lambda v: v in (0x3C, 0x3D), "0x3C (60) or 0x3D (61), the SSD1306's I2C addresses"),
+    "pir_warmup_s": (60, lambda v: _int(v) and 1 <= v <= 120, "a whole number of seconds from 1 to 120"),
 }
 
 
@@ -216,6 +220,9 @@ def resolve(board, layout="3x4"):
                 raise ConfigError("GPIO %d (board.pins.mic_sd) is reserved for %s on this board" % (n, reserved[n]))
             claim(n, "board.pins.mic_sd")
             continue
+        if role == "pir" and n in _STRAPPING[chip]:
+            raise ConfigError("GPIO %r (board.pins.pir) is a strapping pin of the %s: a motion sensor that is high at"
+                              " power-on could stop the chip from booting; pick another pin" % (n, chip.upper()))
         check(n, role)
     mic = (pins["mic_sck"], pins["mic_ws"], pins["mic_sd"])
     if any(m is not None for m in mic) and not all(m is not None for m in mic):

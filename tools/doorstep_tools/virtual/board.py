@@ -73,7 +73,8 @@ def synthetic_jpeg(n, size=2000):
 
 class VirtualCamera:
     """Modes: ok (a new frame each time), fail (driver error), none (no frame),
-    dark (a tiny frame), frozen (the same frame again), slow (never answers in time)."""
+    dark (a tiny frame), frozen (the same frame again), slow (never answers in time),
+    person (someone in the picture: a busier frame, a third larger)."""
 
     def __init__(self, render=None):
         self.mode = "ok"
@@ -99,14 +100,24 @@ class VirtualCamera:
         if m == "frozen" and self.last is not None:
             return self.last
         self.n += 1
-        frame = synthetic_jpeg(self.n, 60) if m == "dark" else self.render(self.n)
+        if m == "person":
+            frame = synthetic_jpeg(self.n, 2700)
+        else:
+            frame = synthetic_jpeg(self.n, 60) if m == "dark" else self.render(self.n)
         self.last = frame
         return frame
 
 
 class VirtualBoard:
-    def __init__(self, t=None, quality="none", layout=LAYOUT_3X4, render=None):
+    pir_warmup_ms = 10000  # an AM312-class sensor; the HC-SR501 takes up to a minute
+
+    def __init__(self, t=None, quality="none", layout=LAYOUT_3X4, render=None, pir=False):
         self.clock = VirtualClock(t, quality)
+        self.moving = False  # someone moves in front of the PIR: its output is high
+        if pir:  # the firmware's own PIR logic, reading the virtual level
+            from doorstep.board.pir import Pir
+
+            self.pir = Pir(lambda: self.moving, self.clock.ticks_ms(), self.pir_warmup_ms)
         self.keypad = VirtualKeypad(self.clock, layout)
         self.camera = VirtualCamera(render)
         self.feedback_log = []

@@ -46,6 +46,8 @@ class VirtualDevice:
         self.app.step()
         if self.yielding:
             await sleep_ms(0)
+        if self.app.shots.pending:
+            await self.app.shots.catch_up()  # the photo is taken at the event
         if self.app.queue:
             await self.app.drain()
 

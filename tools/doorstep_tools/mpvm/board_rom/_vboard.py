@@ -237,7 +237,7 @@ def _board():
     if board is None:
         from doorstep_tools.virtual.board import VirtualBoard
 
-        b = VirtualBoard()
+        b = VirtualBoard(pir=True)
         b.clock = clock
         b.keypad.clock = clock
         b.cause = host.cause()
@@ -342,12 +342,14 @@ async def _advance(ms):
         left -= step
         if a is not None:
             a.step()
+            while a.shots.pending or a.shots.busy:  # the frame is taken before board time goes on
+                await asyncio.sleep_ms(1)
         n += 1
         if n % 25 == 0:
             await asyncio.sleep_ms(0)
 
 
-CAMERA_MODES = ("ok", "fail", "none", "dark", "frozen", "slow")
+CAMERA_MODES = ("ok", "fail", "none", "dark", "frozen", "slow", "person")
 
 
 async def _press(req):
@@ -404,6 +406,11 @@ async def _camera(req):
     return {}
 
 
+async def _motion(req):
+    _board().moving = bool(req["motion"])
+    return {}
+
+
 async def _intercom(req):
     _board().intercom_on = bool(req["intercom"])
     return {}
@@ -432,6 +439,7 @@ HANDLERS = (
     ("clock", _clock),
     ("camera", _camera),
     ("intercom", _intercom),
+    ("motion", _motion),
     ("status", _status),
     ("wait_idle", _wait_idle),
 )
@@ -455,7 +463,7 @@ async def _control(rid, line):
                 break
         else:
             raise ValueError("unknown command; known: reset, sync, " + ", ".join(k for k, _ in HANDLERS))
-        if key in ("press", "ring", "advance_ms", "camera", "intercom"):
+        if key in ("press", "ring", "advance_ms", "camera", "intercom", "motion"):
             _board()
         res = await fn(req)
         res["ok"] = True
