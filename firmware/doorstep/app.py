@@ -10,7 +10,6 @@ ticks_ms(), set(t, quality)), reset_cause(), feed_watchdog(), and optionally not
 """
 
 import asyncio
-from hashlib import sha256
 
 from doorstep import codes as C
 from doorstep import config as cfgmod

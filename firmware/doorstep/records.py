@@ -9,7 +9,6 @@ from binascii import hexlify
 from hashlib import sha256
 
 from doorstep import canon, ed25519, photo, shots
-from doorstep.ledger import LedgerFull
 
 VERSION = 1
 BASE = ("v", "dev", "seq", "boot", "t", "tq", "ms", "ev", "prev", "sig")

@@ -5,7 +5,6 @@ A device is `sim:PATH` (the simulator's flash folder) or anything mpremote conne
 doorstep.admin module ON the device: keys and code hashes are made there, never here.
 """
 
-import asyncio
 import importlib.util
 import json
 import os

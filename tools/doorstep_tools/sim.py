@@ -7,8 +7,6 @@ outcome: every record the device writes, every verdict shown at the door.
 import asyncio
 import os
 import re
-import sys
-import time
 
 from doorstep_tools.timefmt import parse_utc, show_utc
 from doorstep_tools.virtual.audio import dtmf_pcm
