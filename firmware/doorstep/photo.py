@@ -50,23 +50,20 @@ class PhotoCheck:
         return flag
 
 
-def save(storage, frame, dev, seq, t, what=""):
-    """Write a stamped photo for record seq: returns (the record's `photo` field, frame digest).
+def write_stamped(storage, frame, name, com):
+    """Write the camera's JPEG under name with the comment com after its SOI marker: returns
+    (SHA-256 hex of the file, its size, digest of the frame before stamping).
 
-    The frame digest (of the camera's bytes, before stamping) is what PhotoCheck compares.
-
-    frame is the camera's JPEG (bytes or memoryview). Raises ValueError if it is not a
-    JPEG. The file appears under its final name only once it is complete.
+    The frame is never copied: hashed and written piece by piece from the driver's buffer.
+    Raises ValueError if it is not a JPEG. The file appears under name only once complete.
     """
     mv = memoryview(frame)
     if len(mv) < 4 or mv[0] != 0xFF or mv[1] != 0xD8:
         raise ValueError("camera frame is not a JPEG")
-    com = comment(dev, seq, t, what)
     h = sha256()
     h.update(SOI)
     h.update(com)
     h.update(mv[2:])
-    name = photo_name(seq)
     storage.makedirs(DIR)
     with storage.open(name + ".tmp", "wb") as f:
         f.write(SOI)
@@ -75,5 +72,15 @@ def save(storage, frame, dev, seq, t, what=""):
         f.flush()
     storage.sync()
     storage.rename(name + ".tmp", name)
-    field = {"sha256": hexlify(h.digest()).decode(), "size": len(mv) + len(com), "file": name}
-    return field, sha256(mv).digest()
+    return hexlify(h.digest()).decode(), len(mv) + len(com), sha256(mv).digest()
+
+
+def save(storage, frame, dev, seq, t, what=""):
+    """Write a stamped photo for record seq: returns (the record's `photo` field, frame digest).
+
+    The frame digest (of the camera's bytes, before stamping) is what PhotoCheck compares.
+    frame is the camera's JPEG (bytes or memoryview); see write_stamped.
+    """
+    name = photo_name(seq)
+    digest, size, raw = write_stamped(storage, frame, name, comment(dev, seq, t, what))
+    return {"sha256": digest, "size": size, "file": name}, raw

@@ -16,7 +16,7 @@ from binascii import hexlify
 from hashlib import sha256
 
 from doorstep.compat import sleep_ms, wait_for_ms
-from doorstep.photo import DIR, SOI, photo_name
+from doorstep.photo import DIR, photo_name, write_stamped
 
 
 def shot_name(boot, n):
@@ -30,26 +30,6 @@ def comment(dev, boot, cap_ms, t, ev):
     text = "doorstep dev=%s boot=%d cap=%d t=%s ev=%s" % (dev, boot, cap_ms, "none" if t is None else t, what)
     n = len(text) + 2
     return b"\xff\xfe" + bytes((n >> 8, n & 0xFF)) + text.encode()
-
-
-def save(storage, frame, name, com):
-    """Write a stamped JPEG: returns (SHA-256 hex of the file, its size, digest of the frame)."""
-    mv = memoryview(frame)
-    if len(mv) < 4 or mv[0] != 0xFF or mv[1] != 0xD8:
-        raise ValueError("camera frame is not a JPEG")
-    h = sha256()
-    h.update(SOI)
-    h.update(com)
-    h.update(mv[2:])
-    storage.makedirs(DIR)
-    with storage.open(name + ".tmp", "wb") as f:
-        f.write(SOI)
-        f.write(com)
-        f.write(mv[2:])
-        f.flush()
-    storage.sync()
-    storage.rename(name + ".tmp", name)
-    return hexlify(h.digest()).decode(), len(mv) + len(com), sha256(mv).digest()
 
 
 class Shots:
@@ -128,7 +108,7 @@ class Shots:
         self.n += 1
         name = shot_name(self.boot, self.n)
         try:
-            digest, size, raw = save(self.storage, frame, name, comment(self.dev, self.boot, ms, self.clock.now(), ev))
+            digest, size, raw = write_stamped(self.storage, frame, name, comment(self.dev, self.boot, ms, self.clock.now(), ev))
         except (ValueError, OSError) as e:  # not a JPEG, or flash refused the file
             ev["shot_err"] = str(e)
             return str(e), None, 0

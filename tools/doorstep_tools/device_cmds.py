@@ -538,6 +538,16 @@ def cmd_ack(args):
     return 0
 
 
+def add_device_args(p, mqtt=False):
+    """--device (and, where MQTT can reach the device, the broker's login and CA)."""
+    p.add_argument("--device", required=True, help="sim:FOLDER, a serial port or socket://HOST:PORT"
+                   + (", or mqtt:BROKER[:PORT][/DEVICE-ID] (mqtts: for TLS) to reach it through your MQTT broker" if mqtt else ""))
+    if mqtt:
+        p.add_argument("--mqtt-user", default=os.environ.get("DOORSTEP_MQTT_USER"),
+                       help="your broker login for --device mqtt:... (password: DOORSTEP_MQTT_PASSWORD or a prompt)")
+        p.add_argument("--mqtt-ca", help="CA certificate file of the broker, for mqtts:")
+
+
 def _guard(fn):
     def run(args):
         try:
@@ -555,13 +565,7 @@ def _guard(fn):
 
 
 def add_parser(sub):
-    def device(p, mqtt=False):
-        p.add_argument("--device", required=True, help="sim:FOLDER, a serial port or socket://HOST:PORT"
-                       + (", or mqtt:BROKER[:PORT][/DEVICE-ID] (mqtts: for TLS) to reach it through your MQTT broker" if mqtt else ""))
-        if mqtt:
-            p.add_argument("--mqtt-user", default=os.environ.get("DOORSTEP_MQTT_USER"),
-                           help="your broker login for --device mqtt:... (password: DOORSTEP_MQTT_PASSWORD or a prompt)")
-            p.add_argument("--mqtt-ca", help="CA certificate file of the broker, for mqtts:")
+    device = add_device_args
 
     p = sub.add_parser("provision", help="first-time set-up: device key, clock, configuration; pin the key")
     device(p)

@@ -9,7 +9,7 @@ default the last 4 digits of the parcel's tracking number (--tracking), or --cha
 import sys
 import time
 
-from doorstep_tools.device_cmds import DeviceError, _connected, _guard, _proof, _window
+from doorstep_tools.device_cmds import DeviceError, _connected, _guard, _proof, _window, add_device_args
 from doorstep_tools.timefmt import show_utc
 
 
@@ -97,17 +97,6 @@ def cmd_reset(args):
     dev.call("reset_handover", int(time.time()), args.label)
     print("The door may show the code for %r once more.%s" % (args.label, _proof(dev)))
     return 0
-
-
-def add_device_args(p, mqtt=False):
-    import os
-
-    p.add_argument("--device", required=True, help="sim:FOLDER, a serial port or socket://HOST:PORT"
-                   + (", or mqtt:BROKER[:PORT][/DEVICE-ID] (mqtts: for TLS) to reach it through your MQTT broker" if mqtt else ""))
-    if mqtt:
-        p.add_argument("--mqtt-user", default=os.environ.get("DOORSTEP_MQTT_USER"),
-                       help="your broker login for --device mqtt:... (password: DOORSTEP_MQTT_PASSWORD or a prompt)")
-        p.add_argument("--mqtt-ca", help="CA certificate file of the broker, for mqtts:")
 
 
 def add_parser(sub):
