@@ -17,7 +17,7 @@ from doorstep_tools.mpvm import tree_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKES = os.path.join(HERE, "board_fakes")
-CHECK_FILES = ("board_checks", "trust_checks")
+CHECK_FILES = ("board_checks", "trust_checks", "camera_checks")
 FAKE_MODULES = ("machine", "esp32", "camera", "network", "ntptime", "umqtt", "umqtt.simple") + CHECK_FILES
 
 

@@ -1,8 +1,8 @@
 """The camera proven alive: low-rate probe frames, a kept photo now and then, blind spots.
 
 Every ``probe_ms`` the camera takes a frame that is only hashed (never written, no record:
-shots.py); every ``keep_ms`` a `camera_check` record keeps a photo (it ranks lowest when room
-must be made, prune.py). Every frame, probe or event photo, is judged: no frame (driver error,
+shots.py); every ``keep_ms`` a `camera_check` record keeps a photo, a thumbnail where the
+camera can switch size (board thumb_size; it ranks lowest when room must be made, prune.py). Every frame, probe or event photo, is judged: no frame (driver error,
 timeout), dark (far smaller than the recent median) or frozen (the same bytes as the frame
 before: the driver hands back a stale buffer). ``bad_in_a_row`` bad frames in a row start a
 blind spot (`blind_start`, sensor `camera`, reason `failing`, `dark` or `frozen`); the next good
@@ -32,6 +32,7 @@ class CameraWatch:
         self.next_probe = now_ms + self.probe_ms
         self.next_keep = now_ms + keep_ms
         self.check = PhotoCheck()
+        self.thumbs = PhotoCheck()  # the kept checks' thumbnails, judged among themselves
         self.bad = 0
         self.reason = None  # the current blind spot's reason, or None
         self.blind_at = self.blind_mark = None
@@ -48,19 +49,20 @@ class CameraWatch:
         if self.keep_ms and ticks_diff(now_ms, self.next_keep) >= 0:
             self.next_keep = now_ms + self.keep_ms
             ev = {"ev": "camera_check"}
-            self.shots.want(ev)
+            self.shots.want(ev, small=True)
             self.emit(ev)
 
-    def seen(self, err, digest, size, ms):
-        """Every capture's outcome (shots.py calls it)."""
+    def seen(self, err, digest, size, ms, small=False):
+        """Every capture's outcome (shots.py calls it; small: a thumbnail)."""
         self.beat[0] += 1
-        why = "failing" if err is not None else self.check.judge(size, digest)
+        why = "failing" if err is not None else (self.thumbs if small else self.check).judge(size, digest)
         if why is None:
             self.beat[1] += 1
             self.bad = 0
-            self.last = {"sha256": hexlify(digest).decode(), "size": size, "cap_ms": ms}
-            if self.on_good is not None:
-                self.on_good(size)
+            if not small:  # `last` and camera motion compare frames of one size
+                self.last = {"sha256": hexlify(digest).decode(), "size": size, "cap_ms": ms}
+                if self.on_good is not None:
+                    self.on_good(size)
             if self.reason is not None:
                 lasted = ms - self.blind_at
                 self.beat[3] += ms - self.blind_mark

@@ -29,9 +29,11 @@ class Recorder:
         self.dev = device_id(pub)
         self.boot = boot
         self.check = photo.PhotoCheck()
+        self.thumbs = photo.PhotoCheck()  # thumbnails (a camera_check's `frame`) among themselves
         self.counts = {}  # event type -> count since the last heartbeat
         self.last_heartbeat = None  # its seq: a verifier checks nothing is missing between
-        self.beat = []  # callables giving more heartbeat fields (motion.py: the sensor's account)
+        self.beat = []  # callables giving more heartbeat fields (motion.py: the sensor's account),
+        # each called once per heartbeat: it starts counting again
 
     async def write(self, event, t, tq, ms, frame=None, photo_err=None):
         """Sign and append one record; returns it. Raises LedgerFull if flash refuses it.
@@ -55,12 +57,17 @@ class Recorder:
         rec = {"v": VERSION, "dev": self.dev, "seq": seq, "boot": self.boot, "t": t, "tq": tq, "ms": ms}
         if event["ev"] == "heartbeat":
             # "alive, and this is what happened since the last heartbeat"
+            queued = event
             event = {"ev": "heartbeat", "counts": self.counts, "since": self.last_heartbeat}
             free = self.storage.free_bytes()
             if free is not None:
                 event["free"] = free
-            for more in self.beat:
-                event.update(more())
+            acct = queued.get("account")
+            if acct is None:  # taken once: a heartbeat flash refused is retried with the same account
+                acct = queued["account"] = {}
+                for more in self.beat:
+                    acct.update(more())
+            event.update(acct)
         for k in event:
             if k in ("shot", "shot_err"):  # a photo taken at the event (shots.py): bound below
                 continue
@@ -82,7 +89,7 @@ class Recorder:
             rec["photo"] = None
             rec["photo_err"] = photo_err
         elif "shot" in event:
-            shots.bind(self.storage, rec, event, seq, self.check)
+            shots.bind(self.storage, rec, event, seq, self.thumbs if "frame" in event else self.check)
         rec["prev"] = self.ledger.head
         return rec
 

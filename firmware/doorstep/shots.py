@@ -48,12 +48,13 @@ class Shots:
         self.last = None  # (SHA-256 of the frame, size, capture ms) of the newest frame
         self.delays = []  # ms from event to frame, for `make bench` (only while `timing`)
         self.timing = False
-        self.watch = None  # called with (error or None, frame digest, size, ms) for every capture
+        self.watch = None  # called with (error or None, frame digest, size, ms, thumbnail?) for every capture
 
-    def want(self, ev, at_ms=None):
-        """Take a photo for ev as soon as possible (at_ms: when the event happened)."""
+    def want(self, ev, at_ms=None, small=False):
+        """Take a photo for ev as soon as possible (at_ms: when the event happened; small: a
+        thumbnail where the camera can take one, and then the record says its `frame` size)."""
         ev["shot"] = None
-        self.pending.append((ev, self.uptime() if at_ms is None else at_ms))
+        self.pending.append((ev, self.uptime() if at_ms is None else at_ms, small))
         self.wake.set()
 
     def drop(self, ev):
@@ -72,8 +73,8 @@ class Shots:
         self.busy = True
         try:
             while self.pending:
-                ev, at = self.pending.pop(0)
-                await self._take(ev, at)
+                ev, at, small = self.pending.pop(0)
+                await self._take(ev, at, small)
         finally:
             self.busy = False
 
@@ -85,14 +86,14 @@ class Shots:
                 await self.wake.wait()
             await self.catch_up()
 
-    async def _take(self, ev, at):
-        err, digest, size = await self._grab(ev, at)
+    async def _take(self, ev, at, small):
+        err, digest, size = await self._grab(ev, at, small)
         if self.watch is not None:
-            self.watch(err, digest, size, self.uptime())
+            self.watch(err, digest, size, self.uptime(), "frame" in ev)
 
-    async def _grab(self, ev, at):
+    async def _grab(self, ev, at, small):
         try:
-            frame = await wait_for_ms(self.camera.capture(), self.timeout_ms)
+            frame = await wait_for_ms(self.camera.capture(small), self.timeout_ms)
         except asyncio.TimeoutError:
             frame, err = None, "timeout"
         except Exception as e:  # noqa: BLE001  -- the driver failed: the record still goes out
@@ -102,6 +103,8 @@ class Shots:
         if frame is None:
             ev["shot_err"] = err
             return err, None, 0
+        if small and self.camera.small:
+            ev["frame"] = self.camera.thumb_size
         if ev["ev"] == "probe":  # a liveness probe (liveness.py): hashed, never written, no record
             return None, sha256(frame).digest(), len(frame)
         ms = self.uptime()

@@ -36,6 +36,28 @@ async def scenario_heartbeat_proves_the_camera_saw_and_a_photo_is_kept_now_and_t
     from doorstep import prune
 
     assert prune.photo_rank(dev.storage, kept[0]["seq"]) == 0  # the first to go when room is needed
+    # the kept photo is a thumbnail; the photo of the next event is a full frame again
+    assert kept[0]["frame"] == "QVGA" and "photo_flag" not in kept[0], kept[0]
+    await dev.ring()
+    ring = records(root)[-1]
+    assert ring["ev"] == "ring" and "frame" not in ring and "photo_flag" not in ring, ring
+    assert ring["photo"]["size"] > 3 * kept[0]["photo"]["size"], (ring["photo"], kept[0]["photo"])
+    assert all(b["camera"]["last"]["size"] > 3 * kept[0]["photo"]["size"] for b in beats), "a thumbnail is never `last`"
+
+
+async def scenario_a_camera_that_cannot_take_thumbnails_keeps_full_frames():
+    from scenarios.device import new_device
+
+    from doorstep.liveness import CameraWatch
+
+    dev = await new_device()
+    dev.board.camera.thumb_size = None  # a driver without a frame size switch
+    watch = [s for s in dev.app.sensors if isinstance(s, CameraWatch)][0]
+    watch.next_keep = dev.board.clock.ticks_ms() + 1000
+    n0 = len(records(dev.storage.root))
+    await dev.advance(3000)
+    kept = _of(records(dev.storage.root)[n0:], "camera_check")
+    assert len(kept) == 1 and "frame" not in kept[0] and kept[0]["photo"]["size"] > 1500, kept
 
 
 async def scenario_dark_frozen_or_failing_camera_is_a_blind_spot_with_start_and_end():

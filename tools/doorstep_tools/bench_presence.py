@@ -54,7 +54,7 @@ class RealClock(VirtualClock):
 FRAMES = [synthetic_jpeg(i, 30000) for i in range(6)]  # VGA-sized JPEGs, ready as from the driver
 b = VirtualBoard(1782378000, 'host')
 b.clock = RealClock(1782378000, 'host')
-b.camera.render = lambda n: FRAMES[n % 6]
+b.camera.render = lambda n, small=False: FRAMES[n % 6]
 os.mkdir('/s')
 d = VirtualDevice('/s', b)
 await d.provision(Rng(1))
@@ -146,9 +146,23 @@ def motion_figures(out=print):
         % (hours, Motion.per_hour, sent, recs, photos, per_hour / 1024))
 
 
+def thumb_figures(out=print):
+    """The kept camera check on flash: a full frame against the thumbnail (the simulator's
+    rendered doorstep at VGA and at QVGA, Pillow JPEG quality 70: the ratio, not an OV2640's bytes)."""
+    from doorstep_tools.virtual.board import VirtualClock
+    from doorstep_tools.virtual.scene import make_renderer
+
+    render = make_renderer(VirtualClock(1782378000, "host"), (640, 480))
+    full = sum(len(render(n)) for n in range(10)) / 10
+    small = sum(len(render(n, True)) for n in range(10)) / 10
+    out("Kept camera check (one a day by default): VGA %.1f KB, QVGA thumbnail %.1f KB (x%.1f less flash;"
+        " the simulator's flat rendered scene, not a camera's)" % (full / 1024, small / 1024, full / small))
+
+
 def report(out=print):
     capture_figures(out)
     motion_figures(out)
+    thumb_figures(out)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def describe(rec):
             return "At start-up the doorbell deleted %s photo(s) a power cut had left half-written" % g("torn")
         return "At start-up the doorbell found a photo taken just before a power cut whose record was lost with it (%s)" % g("name")
     if ev == "camera_check":
-        return "The camera's daily photo of the doorstep (kept to show what it saw)"
+        size = " (a %s thumbnail)" % g("frame") if g("frame") else ""
+        return "The camera's regular photo of the doorstep, kept to show what it saw%s" % size
     return None
 
 

@@ -173,7 +173,7 @@ def build(cfg, hw=None, keypad=None, log=print):
     elif hw["intercom"] is not None:
         intercom = inputs.Debounced(Pin(hw["intercom"], Pin.IN, Pin.PULL_UP).value, hw["intercom_active_low"], 50)
 
-    camera = cam.Camera(None)
+    camera = cam.Camera(None, frame_size=hw["frame_size"], thumb_size=hw["thumb_size"])
     try:
         camera.driver = cam.open_driver(hw["camera"], hw["frame_size"], hw["jpeg_quality"])
     except Exception as e:  # noqa: BLE001  -- ImportError (no camera firmware), OSError, ValueError

@@ -93,6 +93,7 @@ _OPTIONS = {
     "intercom_active_low": (True, _bool, "true or false"),
     "buzzer_type": ("pwm", lambda v: v in ("pwm", "gpio"), "pwm (passive piezo) or gpio (active buzzer)"),
     "frame_size": ("VGA", lambda v: v in FRAME_SIZES, "one of " + ", ".join(FRAME_SIZES)),
+    "thumb_size": ("QVGA", lambda v: v in ("QQVGA",) + FRAME_SIZES, "QQVGA or one of " + ", ".join(FRAME_SIZES)),
     "jpeg_quality": (80, lambda v: _int(v) and 10 <= v <= 100, "a whole number from 10 to 100"),
     "watchdog_s": (60, lambda v: _int(v) and 10 <= v <= 600, "a whole number from 10 to 600"),
     "service_min": (30, lambda v: _int(v) and 1 <= v <= 240, "a whole number from 1 to 240"),

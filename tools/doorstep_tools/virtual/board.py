@@ -74,7 +74,11 @@ def synthetic_jpeg(n, size=2000):
 class VirtualCamera:
     """Modes: ok (a new frame each time), fail (driver error), none (no frame),
     dark (a tiny frame), frozen (the same frame again), slow (never answers in time),
-    person (someone in the picture: a busier frame, a third larger)."""
+    person (someone in the picture: a busier frame, a third larger).
+    capture(small=True) gives a thumbnail (half the width and height: a quarter of the bytes),
+    like the board's camera at its thumb_size; thumb_size None: it cannot switch."""
+
+    thumb_size = "QVGA"
 
     def __init__(self, render=None):
         self.mode = "ok"
@@ -82,8 +86,9 @@ class VirtualCamera:
         self.n = 0
         self.last = None
         self.shots = 0
+        self.small = False
 
-    async def capture(self):
+    async def capture(self, small=False):
         from doorstep.compat import sleep_ms
 
         self.shots += 1
@@ -100,10 +105,15 @@ class VirtualCamera:
         if m == "frozen" and self.last is not None:
             return self.last
         self.n += 1
+        self.small = small and self.thumb_size is not None
         if m == "person":
             frame = synthetic_jpeg(self.n, 2700)
+        elif m == "dark":
+            frame = synthetic_jpeg(self.n, 60)
+        elif self.small:
+            frame = self.render(self.n, True) if self.render is not synthetic_jpeg else synthetic_jpeg(self.n, 500)
         else:
-            frame = synthetic_jpeg(self.n, 60) if m == "dark" else self.render(self.n)
+            frame = self.render(self.n)
         self.last = frame
         return frame
 

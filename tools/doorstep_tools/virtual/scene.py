@@ -7,11 +7,12 @@ from PIL import Image, ImageDraw
 
 
 def make_renderer(clock, size=(320, 240)):
-    """A render(n) for VirtualCamera: frame n of the scene at the board clock's time."""
+    """A render(n, small=False) for VirtualCamera: frame n of the scene at the board clock's
+    time (small: the thumbnail, half the width and height)."""
 
-    def render(n):
-        w, h = size
-        img = Image.new("RGB", size, (92, 110, 128))
+    def render(n, small=False):
+        w, h = (size[0] // 2, size[1] // 2) if small else size
+        img = Image.new("RGB", (w, h), (92, 110, 128))
         d = ImageDraw.Draw(img)
         d.rectangle([0, h * 2 // 3, w, h], fill=(120, 104, 86))  # the step
         d.rectangle([w // 3, h // 8, w * 2 // 3, h * 2 // 3], fill=(140, 60, 40))  # the door
