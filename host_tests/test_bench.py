@@ -47,3 +47,12 @@ def test_presence_bench_reports_capture_before_the_record_task():
     assert len(now) == len(before) == 5 and "ESP32 est." in lines[4], lines
     # the 5th frame no longer waits for the four records ahead of it (each a signature)
     assert now[4] < before[4], lines
+
+
+def test_deployed_parts_add_up_to_what_deploy_copies():
+    from doorstep_tools import bench_crypto
+
+    n, total, _mpy, left = bench_crypto.deployed_size()
+    parts = dict(bench_crypto.deployed_parts())
+    assert abs(sum(parts.values()) * 1024 - total) < 1, (parts, total)
+    assert parts["MQTT room"] > 10 and parts["signing"] > 4 and "doorstep/sha1.mpy" in left, (parts, left)

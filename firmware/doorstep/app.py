@@ -13,7 +13,7 @@ import asyncio
 
 from doorstep import codes as C
 from doorstep import config as cfgmod
-from doorstep import handover_door, keypad, presence, prune, service
+from doorstep import keypad, presence, prune, service
 from doorstep.compat import sleep_ms, ticks_diff, wait_for_ms
 from doorstep.door import Door
 from doorstep.entry import CodeEntry
@@ -127,7 +127,10 @@ class App:
 
             dtmf = DtmfDetector()
         self.door = Door(codes, lock, relay, self._on_event, self.board.feedback, self.clock, entry, dtmf)
-        handover_door.attach(self)  # a display at the door: verdicts in words, and handovers
+        if getattr(self.board, "display", None) is not None:  # verdicts in words, and handovers
+            from doorstep import handover_door
+
+            handover_door.attach(self)
         layout = keypad.LAYOUT_4X4 if cfg["layout"] == "4x4" else keypad.LAYOUT_3X4
         self.scanner = keypad.KeyScanner(self.board.read_matrix, layout)
         presence.attach(self)  # shots, sensors (motion, camera liveness), snapshots

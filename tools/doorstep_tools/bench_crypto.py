@@ -100,6 +100,34 @@ def deployed_size():
     return len(kept), sum(f[2] for f in kept), sum(f[2] for f in kept if f[0].endswith(".mpy")), out
 
 
+# The deployed firmware by part, so the size budget can be watched as features come
+# (module names under doorstep/; the rest is the door, its records and the board layer).
+PARTS = (
+    ("MQTT room", ("mqtt", "broker", "hafeed", "hass", "mirror", "remote", "admin", "seal", "handover_remote",
+                   "handover_admin", "snapshot")),
+    ("display + handover", ("handover", "handover_door", "screen", "words", "board/display")),
+    ("motion sensor", ("motion", "camotion", "board/pir")),
+    ("intercom DTMF", ("dtmf", "board/mic")),
+    ("signing", ("ed25519", "sha512", "sha512_viper")),
+)
+
+
+def deployed_parts():
+    """[(part, KB)] of what deploy --mpy copies to an ESP32, the door itself last."""
+    from doorstep_tools import deploy
+
+    with tempfile.TemporaryDirectory() as d:
+        staged = [f for f in deploy.stage(os.path.join(repo_root(), "firmware"), d, True)
+                  if deploy.needed(f[0], deploy.ESP32)[0]]
+    out, seen = [], set()
+    for part, names in PARTS:
+        files = [f for f in staged if f[0].rsplit(".", 1)[0] in ["doorstep/" + n for n in names]]
+        seen.update(f[0] for f in files)
+        out.append((part, sum(f[2] for f in files) / 1024))
+    out.append(("door, records, board", sum(f[2] for f in staged if f[0] not in seen) / 1024))
+    return out
+
+
 def host_verify(n=10000):
     """(doorstep verify wall time for n records, cryptography verifies per second)."""
     import asyncio
@@ -212,6 +240,7 @@ def report(out=print):
     n, total, mpy, left = deployed_size()
     out("  firmware as `doorstep deploy --mpy` copies it to an ESP32 (xtensawin, line numbers kept): %d files, %.1f KB"
         " (.mpy %.1f KB, boot.py/main.py as source); not copied there: %s" % (n, total / 1024, mpy / 1024, ", ".join(left)))
+    out("    by part: %s" % ", ".join("%s %.1f KB" % p for p in deployed_parts()))
     wall, ok, rate = host_verify()
     out("  host `doorstep verify` of 10,000 records: %.2f s%s (budget 2 s); cryptography's raw Ed25519 verify: %.0f/s"
         " (10,000 in %.2f s)" % (wall, "" if ok else " (did not report them verified!)", rate, 10000 / rate))
