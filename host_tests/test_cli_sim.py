@@ -409,6 +409,7 @@ def test_pull_refuses_a_device_that_lists_paths_outside_the_log(tmp_path, monkey
     import types
 
     from doorstep_tools import device_cmds as dc
+    from doorstep_tools import pull_cmd
 
     class Tampered:
         name = "sim:tampered"
@@ -421,13 +422,13 @@ def test_pull_refuses_a_device_that_lists_paths_outside_the_log(tmp_path, monkey
             raise AssertionError("fetched from a device that listed a path")
 
     monkeypatch.setenv("DOORSTEP_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(dc, "_connected", lambda args: (Tampered(), {"pub": "00" * 32, "dev": "0" * 16}))
+    monkeypatch.setattr(pull_cmd, "connected", lambda args: (Tampered(), {"pub": "00" * 32, "dev": "0" * 16}))
     with pytest.raises(dc.DeviceError, match="tampered with"):
-        dc.cmd_pull(types.SimpleNamespace(out=str(tmp_path / "log"), device="sim:x"))
+        pull_cmd.cmd_pull(types.SimpleNamespace(out=str(tmp_path / "log"), device="sim:x"))
     assert os.listdir(tmp_path / "log") == [] and not (tmp_path / "escape.jsonl").exists()
     for bad in ("..", "a/b", "a\\b", "c:x", ""):
-        assert not dc._plain_name(bad)
-    assert dc._plain_name("00000012.jsonl") and dc._plain_name("12.jpg")
+        assert not pull_cmd._plain_name(bad)
+    assert pull_cmd._plain_name("00000012.jsonl") and pull_cmd._plain_name("12.jpg")
 
 
 def test_a_code_typed_where_a_time_goes_is_not_repeated(home):
@@ -450,7 +451,7 @@ def test_courier_uri_parses_back_to_its_label_and_secret(label):
     import base64
     from urllib.parse import parse_qs, unquote, urlsplit
 
-    from doorstep_tools.device_cmds import otpauth_uri
+    from doorstep_tools.codes_cmds import otpauth_uri
 
     secret = bytes(range(20))
     u = urlsplit(otpauth_uri(label, secret))

@@ -125,7 +125,7 @@ def _sim_mqtt(args):
 
 
 # Subcommands that live in their own modules: each has add_parser(subparsers).
-COMMAND_MODULES = ("device_cmds", "handover_cmds", "collect", "report", "vboard", "deploy", "flash", "tsa", "snapshot_cmd")
+COMMAND_MODULES = ("provision_cmd", "codes_cmds", "pull_cmd", "handover_cmds", "collect", "report", "vboard", "deploy", "flash", "tsa", "snapshot_cmd")
 
 
 def build_parser():

@@ -244,7 +244,7 @@ def cmd_collect(args):
 
 
 def add_parser(sub):
-    from doorstep_tools.device_cmds import _guard
+    from doorstep_tools.device_cmds import guard
 
     p = sub.add_parser("collect", help="keep a live, verified copy of the doorbell's records and photos (runs until stopped)")
     p.add_argument("--mqtt", required=True, metavar="HOST[:PORT]", help="your MQTT broker")
@@ -253,4 +253,4 @@ def add_parser(sub):
     p.add_argument("--mqtt-user", default=os.environ.get("DOORSTEP_MQTT_USER"), help="your broker login (password: DOORSTEP_MQTT_PASSWORD or a prompt)")
     p.add_argument("--tls", action="store_true", help="connect with TLS (port 8883 unless given)")
     p.add_argument("--mqtt-ca", help="CA certificate file of the broker, for --tls")
-    p.set_defaults(func=_guard(cmd_collect))
+    p.set_defaults(func=guard(cmd_collect))

@@ -9,7 +9,7 @@ default the last 4 digits of the parcel's tracking number (--tracking), or --cha
 import sys
 import time
 
-from doorstep_tools.device_cmds import DeviceError, _connected, _guard, _proof, _window, add_device_args
+from doorstep_tools.device_cmds import DeviceError, add_device_args, connected, guard, proof, window
 from doorstep_tools.timefmt import show_utc
 
 
@@ -49,20 +49,20 @@ def cmd_add(args):
     if code in args.label or ch in args.label:
         raise DeviceError("the label must not contain the code or the challenge: labels are shown in records,"
                           " reports and Home Assistant. Choose another label. Nothing was registered.")
-    t_from, t_until = _window(args)
-    dev, _ = _connected(args)
+    t_from, t_until = window(args)
+    dev, _ = connected(args)
     d = dev.call("add_handover", int(time.time()), args.label, code, ch, t_from, t_until)
     code = None
     win = ""
     if t_from or t_until:
         win = " from %s to %s" % (show_utc(t_from) if t_from else "now", show_utc(t_until) if t_until else "when it is shown")
     print("Registered the carrier code for %r%s. The door shows it once, to the person who types *, the %d-digit"
-          " challenge and # at the keypad.%s" % (d["label"], win, len(ch), _proof(dev)))
+          " challenge and # at the keypad.%s" % (d["label"], win, len(ch), proof(dev)))
     return 0
 
 
 def cmd_list(args):
-    dev, _ = _connected(args)
+    dev, _ = connected(args)
     rows = dev.call("list_handover")
     if not rows:
         print("No handover codes are registered.")
@@ -82,20 +82,20 @@ def _known(dev, args):
 
 
 def cmd_revoke(args):
-    dev, _ = _connected(args)
+    dev, _ = connected(args)
     _known(dev, args)
     dev.call("revoke_handover", int(time.time()), args.label)
-    print("Revoked %r: the door will not show its code.%s" % (args.label, _proof(dev)))
+    print("Revoked %r: the door will not show its code.%s" % (args.label, proof(dev)))
     return 0
 
 
 def cmd_reset(args):
     if (args.device or "").startswith(("mqtt:", "mqtts:")):
         raise DeviceError("handover reset needs the cable (or sim:FOLDER): over MQTT, revoke it and add it again")
-    dev, _ = _connected(args)
+    dev, _ = connected(args)
     _known(dev, args)
     dev.call("reset_handover", int(time.time()), args.label)
-    print("The door may show the code for %r once more.%s" % (args.label, _proof(dev)))
+    print("The door may show the code for %r once more.%s" % (args.label, proof(dev)))
     return 0
 
 
@@ -109,15 +109,15 @@ def add_parser(sub):
     a.add_argument("--from", dest="from_", metavar="FROM", help="shown from (UTC, e.g. 2026-06-25T09:00Z)")
     a.add_argument("--until", help="shown until (UTC); a date alone means the end of that day")
     add_device_args(a, True)
-    a.set_defaults(func=_guard(cmd_add))
+    a.set_defaults(func=guard(cmd_add))
     ls = hs.add_parser("list", help="labels, windows, shown or not (never the codes)")
     add_device_args(ls, True)
-    ls.set_defaults(func=_guard(cmd_list))
+    ls.set_defaults(func=guard(cmd_list))
     r = hs.add_parser("revoke", help="remove a handover code")
     r.add_argument("label")
     add_device_args(r, True)
-    r.set_defaults(func=_guard(cmd_revoke))
+    r.set_defaults(func=guard(cmd_revoke))
     rs = hs.add_parser("reset", help="let the door show a code once more (over the cable)")
     rs.add_argument("label")
     add_device_args(rs, True)  # so that mqtt: gets its own answer: it needs the cable
-    rs.set_defaults(func=_guard(cmd_reset))
+    rs.set_defaults(func=guard(cmd_reset))

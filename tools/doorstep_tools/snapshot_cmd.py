@@ -16,7 +16,7 @@ def cmd_snapshot(args):
               " --device mqtt:BROKER[:PORT] (or the Home Assistant button)", file=sys.stderr)
         return 2
     try:
-        dev, _info = device_cmds._connected(args)
+        dev, _info = device_cmds.connected(args)
         dev.call("snapshot")
     except Exception as e:  # noqa: BLE001  -- DeviceError, MqttDeviceError, ValueError: said, not a traceback
         print("doorstep snapshot: %s" % e, file=sys.stderr)
