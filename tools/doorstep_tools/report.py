@@ -1,7 +1,7 @@
 """`doorstep report`: the homeowner's evidence report for a period, as one HTML file.
 
 Three steps, each in its own module: this one gathers the facts from the verified log
-(which records fall in the period, gaps between signs of life, photos), report_text turns
+(which records fall in the period, gaps between signs of life, photos), report_lead and report_text turn
 them into plain sentences, report_html fills the page (photos embedded, so the file stands
 alone). Verification is doorstep_tools.verify's; the report only says what it found, and
 never leaves a problem out. All times are UTC.
@@ -18,7 +18,8 @@ from collections import Counter
 from doorstep_tools.report_claim import claim_section
 from doorstep_tools.report_html import render
 from doorstep_tools.report_limits import limits
-from doorstep_tools.report_text import is_time, statements
+from doorstep_tools.report_lead import statements
+from doorstep_tools.report_text import is_time
 from doorstep_tools.timefmt import parse_utc
 from doorstep_tools.verify import ERROR, verify
 

@@ -33,9 +33,9 @@ def words(rec):
 
 def sentence(row, clock):
     """ "The code for amazon-0625 was shown to the person in photo 14 at the door at 14:02" """
-    from doorstep_tools.report_text import _photo_ref
+    from doorstep_tools.report_lead import photo_ref
 
     if row.rec.get("display_failed"):
-        return "The code for %s was released at %s but NOT shown: the door display failed (%s)" % (row.rec.get("label"), clock.row(row), _photo_ref(row))
-    who = "the person in %s" % _photo_ref(row) if row.photo_no else "the person at the door (%s)" % _photo_ref(row)
+        return "The code for %s was released at %s but NOT shown: the door display failed (%s)" % (row.rec.get("label"), clock.row(row), photo_ref(row))
+    who = "the person in %s" % photo_ref(row) if row.photo_no else "the person at the door (%s)" % photo_ref(row)
     return "The code for %s was shown to %s at the door at %s" % (row.rec.get("label"), who, clock.row(row))
