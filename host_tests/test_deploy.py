@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from doorstep_tools import deploy
+from doorstep_tools import deploy, deploy_files
 from doorstep_tools.vboard import VBoard
 
 BIN = os.path.dirname(sys.executable)
@@ -231,13 +231,13 @@ FIRMWARE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
     ({"compiled": False, "arch": 1, "sha1": False}, {"doorstep/sha512_portable.py"}),
 ])
 def test_only_the_files_a_board_needs_are_deployed(board, left_out):
-    rels = [rel for rel, _ in deploy.firmware_files(FIRMWARE)]
+    rels = [rel for rel, _ in deploy_files.firmware_files(FIRMWARE)]
     assert {"doorstep/sha1.py", "doorstep/sha512_portable.py", "doorstep/sha512_viper.py"} <= set(rels)
-    out = {rel for rel in rels if not deploy.needed(rel, board)[0]}
+    out = {rel for rel in rels if not deploy_files.needed(rel, board)[0]}
     assert out == left_out
     for rel in out:
-        assert deploy.needed(rel[:-3] + ".mpy", board)[0] is False  # the same whatever the form
-        assert deploy.needed(rel, board)[1]  # with a reason for the homeowner
+        assert deploy_files.needed(rel[:-3] + ".mpy", board)[0] is False  # the same whatever the form
+        assert deploy_files.needed(rel, board)[1]  # with a reason for the homeowner
 
 
 def test_the_real_firmware_on_the_virtual_board_gets_the_portable_sha512_engine(board, tmp_path):

@@ -91,12 +91,12 @@ def unix_times(portable=False):
 
 def deployed_size():
     """What `doorstep deploy --mpy` copies to an ESP32: (files, bytes, .mpy bytes, left out)."""
-    from doorstep_tools import deploy
+    from doorstep_tools import deploy, deploy_files
 
     with tempfile.TemporaryDirectory() as d:
         staged = deploy.stage(os.path.join(repo_root(), "firmware"), d, True)
-    kept = [f for f in staged if deploy.needed(f[0], deploy.ESP32)[0]]
-    out = [f[0] for f in staged if not deploy.needed(f[0], deploy.ESP32)[0]]
+    kept = [f for f in staged if deploy_files.needed(f[0], deploy_files.ESP32)[0]]
+    out = [f[0] for f in staged if not deploy_files.needed(f[0], deploy_files.ESP32)[0]]
     return len(kept), sum(f[2] for f in kept), sum(f[2] for f in kept if f[0].endswith(".mpy")), out
 
 
@@ -114,11 +114,11 @@ PARTS = (
 
 def deployed_parts():
     """[(part, KB)] of what deploy --mpy copies to an ESP32, the door itself last."""
-    from doorstep_tools import deploy
+    from doorstep_tools import deploy, deploy_files
 
     with tempfile.TemporaryDirectory() as d:
         staged = [f for f in deploy.stage(os.path.join(repo_root(), "firmware"), d, True)
-                  if deploy.needed(f[0], deploy.ESP32)[0]]
+                  if deploy_files.needed(f[0], deploy_files.ESP32)[0]]
     out, seen = [], set()
     for part, names in PARTS:
         files = [f for f in staged if f[0].rsplit(".", 1)[0] in ["doorstep/" + n for n in names]]
