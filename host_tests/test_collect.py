@@ -128,12 +128,15 @@ def test_broker_down_for_500_records_then_all_arrive_in_order_none_twice(tmp_pat
             await holds(col, rig)
             b.stop()
             await until(lambda: not rig.n.connected, what="the device to notice")
+            rig.dev.app.door.budget.quiet_ms = 0  # every ring a visit of its own: one record each
             rig.board.camera.mode = "none"
+            before = rig.head()[0]
             for i in range(500):
                 if i % 100 == 0:
                     rig.board.camera.mode = "ok"  # some with photos
                 await rig.dev.ring()
                 rig.board.camera.mode = "none"
+            assert rig.head()[0] - before >= 500  # the outage really held 500 records back
             b.start()
             await holds(col, rig, 60)
         finally:
