@@ -56,3 +56,17 @@ def test_deployed_parts_add_up_to_what_deploy_copies():
     parts = dict(bench_crypto.deployed_parts())
     assert abs(sum(parts.values()) * 1024 - total) < 1, (parts, total)
     assert parts["MQTT room"] > 10 and parts["signing"] > 4 and "doorstep/sha1.mpy" in left, (parts, left)
+
+
+def test_unix_port_session_fits_a_generous_heap_not_a_tiny_one():
+    """The ESP32-like heap figure: the unix port's -X heapsize really caps the session."""
+    from doorstep_tools import bench_heap_unix, unixport
+
+    exe, why = unixport.find()
+    if exe is None:
+        pytest.skip(why)
+    got = bench_heap_unix.trials([64, 256])
+    assert got[64] is None, got  # out of memory: the cap holds
+    assert "doorstep.ed25519" in got[256] and "doorstep.records" in got[256], got
+    asyncio_kb, firmware_kb, harness_kb = got["code_kb"]
+    assert firmware_kb > 20 and 0 < asyncio_kb < firmware_kb and 0 < harness_kb < firmware_kb, got

@@ -130,6 +130,23 @@ def test_base_multiplication_matches_naive_affine_arithmetic():
         assert _mul_base(k) == _encode(_affine_mul(k, _B)), k
 
 
+def test_carried_comb_table_is_what_the_generator_makes():
+    """ed25519_comb.py is generated (affine arithmetic, independent of the firmware's formulas);
+    a hand edit or a stale copy shows here, a wrong point also in the test above."""
+    sys.path.insert(0, os.path.join(os.path.dirname(FIRMWARE), "tools"))
+    try:
+        import gen_ed25519_comb as gen
+    finally:
+        sys.path.pop(0)
+    with open(os.path.join(FIRMWARE, "doorstep", "ed25519_comb.py")) as f:
+        assert f.read() == gen.source()
+    from doorstep.ed25519_comb import COMB
+
+    assert COMB == gen.table() and len(COMB) == 32 * 96
+    for x, y in gen.points():  # every point is on the curve -x^2 + y^2 = 1 + d x^2 y^2
+        assert (-x * x + y * y - 1 - gen.D * x * x * y * y) % _P == 0
+
+
 def test_inverse_matches_pow():
     rnd = random.Random(3)
     for z in [1, 2, _P - 1] + [rnd.randrange(1, _P) for _ in range(50)]:

@@ -20,8 +20,10 @@ How it computes (what matters for speed and RAM on an ESP32; `make bench` has th
   scalar (538 products; the old 4-bit window needed 252 doublings and 64 additions, ~2,300).
   Every digit is +1 or -1 (k made odd by adding L, which does not change k*B), so each column
   adds one point per comb, always: the same sequence whatever the scalar. The tables are the
-  16 sums B4 +- B0 +- B1 +- B2 +- B3 per comb, Br = 2^(26 r) B, in affine (y+x, y-x, 2dxy,
-  -2dxy) form: 32 points, ~7 KB of heap, made on first use (at boot, by public_key_async).
+  16 sums B4 +- B0 +- B1 +- B2 +- B3 per comb, Br = 2^(26 r) B, in affine (y+x, y-x, 2dxy)
+  form. They are the same for every key, so they are carried as 3 KB of bytes
+  (ed25519_comb.py, made by tools/gen_ed25519_comb.py) and read in place: making them at boot
+  took ~20 KB of heap at the boot's peak, and holding them as ints 7.6 KB.
 * Inversion is Fermat's z^(p-2) by a fixed chain whose runs of squarings are pow(x, 2^n, p),
   done inside the int code with next to no garbage; it yields part way.
 * The expanded secret (scalar, nonce prefix, public key) of the last seed is kept, so signing
@@ -32,22 +34,18 @@ operation sequence is fixed); it assumes no attacker can time individual signatu
 """
 
 from doorstep.compat import compare_digest, sleep_ms
+from doorstep.ed25519_comb import COMB
 from doorstep.sha512 import sha512
 
 # Field prime p = 2^255 - 19 and group order L = 2^252 + 27742317777372353535851937790883648493.
 _P = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED
 _L = 0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED
-# 2*d mod p, with d = -121665/121666 the curve constant of -x^2 + y^2 = 1 + d*x^2*y^2.
-_D2 = 16295367250680780974490674513165176452449235426866156013048779062215315747161
-# The base point B: y = 4/5 mod p, x its even square root.
-_BX = 15112221349535400772501151409588531511454012693041857206046113283949847762202
-_BY = 46316835694926478169428394003475163141307993866256225615783033603165251855960
 
 _TEETH = 5  # per comb; two combs
 _GAP = 26  # bits between teeth: 2 * 5 * 26 = 260 >= the 254 bits of an odd scalar < 2L
 _COLUMNS_PER_STEP = 2  # comb columns between two yields of the step generators
+_COMB = memoryview(COMB)  # 2 x 16 comb points, 96 bytes each: read in place, no copy
 
-_table = None  # 2 x 16 comb points as (y+x, y-x, 2dxy, p-2dxy), made by _table_steps on first use
 _key = None  # (seed, scalar a mod L, nonce prefix, public key) of the last seed expanded
 
 
@@ -61,20 +59,6 @@ def _dbl(X, Y, Z):
     E = H - (X + Y) * (X + Y) % P
     G = A - B
     F = C + G
-    return E * F % P, G * H % P, F * G % P, E * H % P
-
-
-def _add(X, Y, Z, T, X2, Y2, Z2, T2):
-    """(X:Y:Z:T) + (X2:Y2:Z2:T2), complete for all inputs (only used to build the table)."""
-    P = _P
-    A = (Y - X) * (Y2 - X2) % P
-    B = (Y + X) * (Y2 + X2) % P
-    C = T * _D2 % P * T2 % P
-    D = Z * Z2 % P << 1
-    E = B - A
-    F = D - C
-    G = D + C
-    H = B + A
     return E * F % P, G * H % P, F * G % P, E * H % P
 
 
@@ -114,67 +98,9 @@ def _inv_steps(z):
     return _sqn(x, 5) * z11 % P  # z^(2^255 - 32 + 11)
 
 
-def _compact(x):
-    """x as an int of exactly its size (a product's remainder keeps twice the digits it needs)."""
-    return int.from_bytes(x.to_bytes(32, "little"), "little")
-
-
-def _table_steps():
-    """Generator returning the comb tables (made once): in table c, entry m (bits m0..m3) is the
-    affine point B(5c+4) + sum((2*mi - 1) * B(5c+i)), Br = 2^(26 r) * B, as (y+x, y-x, 2dxy,
-    p - 2dxy): 32 points."""
-    global _table
-    if _table is not None:
-        return _table
-    P = _P
-    # B0..B9 and the doubles of those that are not a comb's top tooth
-    pt = (_BX, _BY, 1, _BX * _BY % P)
-    b = [pt]
-    twice = []
-    for r in range(2 * _TEETH):
-        for j in range(_GAP):
-            pt = _dbl(pt[0], pt[1], pt[2])
-            if j == 0 and r % _TEETH != _TEETH - 1:
-                twice.append(pt)
-            if j % 13 == 12:
-                yield
-        b.append(pt)
-    pts = []
-    for c in range(2):
-        # entry 0 = B4 - B0 - B1 - B2 - B3 (+5c); entry m + 2^i = entry m + 2*Bi (m < 2^i)
-        first = len(pts)
-        pts.append(b[5 * c + 4])
-        for i in range(4):
-            X, Y, Z, T = pts[first]
-            X2, Y2, Z2, T2 = b[5 * c + i]
-            pts[first] = _add(X, Y, Z, T, P - X2, Y2, Z2, P - T2)
-        for i in range(4):
-            X2, Y2, Z2, T2 = twice[4 * c + i]
-            for m in range(1 << i):
-                X, Y, Z, T = pts[first + m]
-                pts.append(_add(X, Y, Z, T, X2, Y2, Z2, T2))
-            yield
-    # One inversion for all 32 Z (Montgomery's trick): prefix products, then walk back.
-    n = len(pts)
-    pre = [1] * n
-    acc = 1
-    for i in range(n):
-        pre[i] = acc
-        acc = acc * pts[i][2] % P
-    inv = yield from _inv_steps(acc)
-    tab = [None] * n
-    for i in range(n - 1, -1, -1):
-        X, Y, Z, _ = pts[i]
-        zi = inv * pre[i] % P
-        inv = inv * Z % P
-        x = X * zi % P
-        y = Y * zi % P
-        t = x * y % P * _D2 % P
-        tab[i] = (_compact((y + x) % P), _compact((y - x) % P), _compact(t), _compact(P - t))
-        if i % 8 == 0:
-            yield
-    _table = tuple(tab)
-    return _table
+def _fe(o):
+    """The table's number at byte offset o (32 bytes, little-endian)."""
+    return int.from_bytes(_COMB[o : o + 32], "little")
 
 
 def _comb_bits(k):
@@ -204,7 +130,6 @@ def _entry(b, p):
 
 def _mul_base_steps(k):
     """Generator returning k*B as (X, Y, Z) for 0 <= k < L; yields every few columns."""
-    tab = yield from _table_steps()
     P = _P
     b = _comb_bits(k)
     X, Y, Z, T = 0, 1, 1, 0
@@ -214,10 +139,11 @@ def _mul_base_steps(k):
         # -(x, y) = (-x, y): a negative point swaps y+x with y-x and takes -2dxy.
         # First comb: mixed addition with T (the second addition needs it) ...
         i, n = _entry(b, j)
-        pt = tab[i]
-        A = (Y - X) * pt[1 - n] % P
-        B = (Y + X) * pt[n] % P
-        C = T * pt[2 + n] % P
+        o = 96 * i
+        A = (Y - X) * _fe(o + 32 - 32 * n) % P
+        B = (Y + X) * _fe(o + 32 * n) % P
+        t = _fe(o + 64)
+        C = T * (t + n * (P - t - t)) % P  # 2dxy, or p - 2dxy when negative
         D = Z << 1
         E = B - A
         F = D - C
@@ -229,10 +155,11 @@ def _mul_base_steps(k):
         T = E * H % P
         # ... second comb (rows 5-9, table entries 16-31): without T, a doubling follows
         i, n = _entry(b, j + 5 * _GAP)
-        pt = tab[16 + i]
-        A = (Y - X) * pt[1 - n] % P
-        B = (Y + X) * pt[n] % P
-        C = T * pt[2 + n] % P
+        o = 96 * (16 + i)
+        A = (Y - X) * _fe(o + 32 - 32 * n) % P
+        B = (Y + X) * _fe(o + 32 * n) % P
+        t = _fe(o + 64)
+        C = T * (t + n * (P - t - t)) % P
         D = Z << 1
         E = B - A
         F = D - C

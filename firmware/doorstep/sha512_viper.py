@@ -13,6 +13,7 @@ from array import array
 import micropython
 
 _K = None  # the 80 round constants as 160 native 32-bit words (hi, lo), from init()
+_W = None  # the message schedule's scratch, shared (see state)
 
 
 def init(k):
@@ -22,8 +23,14 @@ def init(k):
 
 
 def state(h0):
-    """A fresh (state, scratch) pair: the state as 16 words (hi, lo), scratch for 80 words."""
-    return array("I", struct.unpack(">16I", h0)), bytearray(640)
+    """A fresh state (16 words, hi and lo) and the scratch for 80 words. Every hash shares one
+    scratch: a block is mixed in one call that never yields and fills the scratch before
+    reading it, so no other hash can see it half done. A fresh 640 bytes per hash was the
+    allocation a fragmented heap refused first."""
+    global _W
+    if _W is None:
+        _W = bytearray(640)
+    return array("I", struct.unpack(">16I", h0)), _W
 
 
 def digest(h):

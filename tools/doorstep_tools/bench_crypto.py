@@ -108,7 +108,7 @@ PARTS = (
     ("display + handover", ("handover", "handover_door", "screen", "words", "board/display")),
     ("motion sensor", ("motion", "camotion", "board/pir")),
     ("intercom DTMF", ("dtmf", "board/mic")),
-    ("signing", ("ed25519", "sha512", "sha512_viper")),
+    ("signing", ("ed25519", "ed25519_comb", "sha512", "sha512_viper")),
 )
 
 
