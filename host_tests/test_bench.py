@@ -68,5 +68,5 @@ def test_unix_port_session_fits_a_generous_heap_not_a_tiny_one():
     got = bench_heap_unix.trials([64, 256])
     assert got[64] is None, got  # out of memory: the cap holds
     assert "doorstep.ed25519" in got[256] and "doorstep.records" in got[256], got
-    asyncio_kb, firmware_kb, harness_kb = got["code_kb"]
-    assert firmware_kb > 20 and 0 < asyncio_kb < firmware_kb and 0 < harness_kb < firmware_kb, got
+    asyncio_kb, firmware_kb, harness_kb, board_kb = got["code_kb"]
+    assert firmware_kb > 20 and 0 < asyncio_kb < firmware_kb and 0 < harness_kb < firmware_kb and board_kb > 5, got
