@@ -20,8 +20,8 @@ How it computes (what matters for speed and RAM on an ESP32; `make bench` has th
   scalar (538 products; the old 4-bit window needed 252 doublings and 64 additions, ~2,300).
   Every digit is +1 or -1 (k made odd by adding L, which does not change k*B), so each column
   adds one point per comb, always: the same sequence whatever the scalar. The tables are the
-  16 sums B4 +- B0 +- B1 +- B2 +- B3 per comb, Br = 2^(26 r) B, in affine (y+x, y-x, 2dxy)
-  form. They are the same for every key, so they are carried as 3 KB of bytes
+  16 sums B4 +- B0 +- B1 +- B2 +- B3 per comb, Br = 2^(26 r) B, in affine (y+x, y-x, 2dxy,
+  -2dxy) form. They are the same for every key, so they are carried as 4 KB of bytes
   (ed25519_comb.py, made by tools/gen_ed25519_comb.py) and read in place: making them at boot
   took ~20 KB of heap at the boot's peak, and holding them as ints 7.6 KB.
 * Inversion is Fermat's z^(p-2) by a fixed chain whose runs of squarings are pow(x, 2^n, p),
@@ -44,7 +44,7 @@ _L = 0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED
 _TEETH = 5  # per comb; two combs
 _GAP = 26  # bits between teeth: 2 * 5 * 26 = 260 >= the 254 bits of an odd scalar < 2L
 _COLUMNS_PER_STEP = 2  # comb columns between two yields of the step generators
-_COMB = memoryview(COMB)  # 2 x 16 comb points, 96 bytes each: read in place, no copy
+_COMB = memoryview(COMB)  # 2 x 16 comb points, 128 bytes each: read in place, no copy
 
 _key = None  # (seed, scalar a mod L, nonce prefix, public key) of the last seed expanded
 
@@ -139,11 +139,10 @@ def _mul_base_steps(k):
         # -(x, y) = (-x, y): a negative point swaps y+x with y-x and takes -2dxy.
         # First comb: mixed addition with T (the second addition needs it) ...
         i, n = _entry(b, j)
-        o = 96 * i
+        o = 128 * i
         A = (Y - X) * _fe(o + 32 - 32 * n) % P
         B = (Y + X) * _fe(o + 32 * n) % P
-        t = _fe(o + 64)
-        C = T * (t + n * (P - t - t)) % P  # 2dxy, or p - 2dxy when negative
+        C = T * _fe(o + 64 + 32 * n) % P  # 2dxy, or p - 2dxy when negative
         D = Z << 1
         E = B - A
         F = D - C
@@ -155,11 +154,10 @@ def _mul_base_steps(k):
         T = E * H % P
         # ... second comb (rows 5-9, table entries 16-31): without T, a doubling follows
         i, n = _entry(b, j + 5 * _GAP)
-        o = 96 * (16 + i)
+        o = 128 * (16 + i)
         A = (Y - X) * _fe(o + 32 - 32 * n) % P
         B = (Y + X) * _fe(o + 32 * n) % P
-        t = _fe(o + 64)
-        C = T * (t + n * (P - t - t)) % P
+        C = T * _fe(o + 64 + 32 * n) % P
         D = Z << 1
         E = B - A
         F = D - C
