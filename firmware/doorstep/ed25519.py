@@ -41,8 +41,7 @@ from doorstep.sha512 import sha512
 _P = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED
 _L = 0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED
 
-_TEETH = 5  # per comb; two combs
-_GAP = 26  # bits between teeth: 2 * 5 * 26 = 260 >= the 254 bits of an odd scalar < 2L
+_GAP = 26  # bits between the 5 teeth of each of the 2 combs: 2 * 5 * 26 = 260 >= the 254 bits of an odd scalar < 2L
 _COLUMNS_PER_STEP = 2  # comb columns between two yields of the step generators
 _COMB = memoryview(COMB)  # 2 x 16 comb points, 128 bytes each: read in place, no copy
 

@@ -94,6 +94,20 @@ await VirtualDevice('/s', VirtualBoard(1782378000, 'host')).provision(Rng(1))
 # hundreds of times a record), so a session that returned to JS at every yield would measure
 # those references, not the firmware. Here a yield returns to JS only when less than MARGIN
 # of the heap is free, which is what an ESP32 does: its GC runs when an allocation fails.
+# The door session both heap benches run (here and bench_heap_unix): boot, ring, a right
+# code, an hour of heartbeats; returns the record segments written. D: the virtual device module.
+SESSION = r"""
+async def session():
+    from doorstep_tools.virtual.board import VirtualBoard
+    d = D.VirtualDevice(%(root)r, VirtualBoard(1782378000, 'host'))
+    d.yielding = True
+    await d.boot()
+    d.app.door.codes.add('482913', 'p')
+    await d.ring()
+    await d.press('482913#')
+    await d.advance(61 * 60000)
+    return os.listdir(%(root)r + '/records')
+"""
 MP_CAPPED = r"""
 import sys, gc, os
 sys.path.insert(0, '/lib')
@@ -107,16 +121,7 @@ async def _nop():
 def gated(ms):
     return real(ms) if gc.mem_alloc() > LIMIT else _nop()
 E.sleep_ms = D.sleep_ms = gated
-async def session():
-    from doorstep_tools.virtual.board import VirtualBoard
-    d = D.VirtualDevice('/s', VirtualBoard(1782378000, 'host'))
-    d.yielding = True
-    await d.boot()
-    d.app.door.codes.add('482913', 'p')
-    await d.ring()
-    await d.press('482913#')
-    await d.advance(61 * 60000)
-    return [r for r in os.listdir('/s/records')]
+""" + SESSION % {"root": "/s"} + r"""
 try:
     segs = await session()
     print('RESULT ok', len(segs))

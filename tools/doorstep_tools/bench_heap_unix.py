@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-from doorstep_tools import unixport
+from doorstep_tools import bench, unixport
 from doorstep_tools.mpvm import repo_root
 
 BUDGET_KB = 96
@@ -39,22 +39,13 @@ asyncio.run(go())
 print('RESULT ok')
 """
 
-# The same session as bench.MP_CAPPED: boot, ring, a right code, an hour of heartbeats.
+# bench.SESSION, run with the vendored asyncio instead of the WASM port's top-level await.
 SESSION = r"""
 import sys, os, gc, asyncio
 import doorstep_tools.virtual.device as D
-from doorstep_tools.virtual.board import VirtualBoard
-async def session():
-    d = D.VirtualDevice(%(root)r, VirtualBoard(1782378000, 'host'))
-    d.yielding = True
-    await d.boot()
-    d.app.door.codes.add('482913', 'p')
-    await d.ring()
-    await d.press('482913#')
-    await d.advance(61 * 60000)
-    return len(os.listdir(%(root)r + '/records'))
+%(session)s
 try:
-    n = asyncio.run(session())
+    n = len(asyncio.run(session()))
     print('RESULT ok', n, ' '.join(sorted(k for k in sys.modules if k.startswith('doorstep.'))))
 except MemoryError:
     print('RESULT memory')
@@ -139,7 +130,7 @@ def trials(sizes_kb):
         for kb in sizes_kb:
             shutil.rmtree(work, ignore_errors=True)
             shutil.copytree(state, work)
-            out = _run(exe, lib, SESSION % {"root": work}, kb, d)
+            out = _run(exe, lib, SESSION % {"session": bench.SESSION % {"root": work}}, kb, d)
             got[kb] = None
             if "RESULT ok" in out:
                 fields = out.split("RESULT ok", 1)[1].split()
